@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Entry point of the `callfs` command; the code is compiled to dist/ by `npm run build` (run by npm ci).
+import('../dist/cli.js').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli.js')) {
+    console.error('callfs is not built yet: run `npm run build` (npm ci does it for you).');
+    process.exit(2);
+  }
+  throw err;
+});

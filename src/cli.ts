@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, maskSecrets } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { openMetadataStore } from './vfs/build.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function load(options: { config?: string; dataDir?: string; listen?: string }): Config {
+  const overrides: Record<string, unknown> = {};
+  if (options.dataDir) overrides.data_dir = options.dataDir;
+  if (options.listen) overrides.server = { listen_addr: options.listen };
+  return loadConfig({ file: options.config, overrides });
+}
+
+function fail(err: unknown, code = 1): never {
+  if (err instanceof ConfigError) console.error(`configuration error:\n${err.message}`);
+  else console.error(err instanceof Error ? err.message : String(err));
+  process.exit(code);
+}
+
+const program = new Command();
+program.name('callfs').description('CallFS: one filesystem over WebDAV, a REST API and a FUSE mount').version(pkg.version, '-v, --version');
+
+const configOption = () => new Option('-c, --config <file>', 'YAML config file (env CALLFS_<SECTION>__<KEY> overrides it)');
+
+program
+  .command('server')
+  .description('run the server (with no config: SQLite + local disk under ./data, http://127.0.0.1:8443)')
+  .addOption(configOption())
+  .option('-d, --data-dir <dir>', 'data directory for the embedded defaults (default ./data)')
+  .option('-l, --listen <host:port>', 'listen address (overrides server.listen_addr)')
+  .action(async (options: { config?: string; dataDir?: string; listen?: string }) => {
+    let config: Config;
+    try {
+      config = load(options);
+    } catch (err) {
+      fail(err);
+    }
+    const { createServer } = await import('./server.js');
+    const server = await createServer(config).catch((err: unknown) => fail(err));
+    let url: string;
+    try {
+      url = await server.listen();
+    } catch (err) {
+      await server.close().catch(() => {});
+      fail(err);
+    }
+    server.logger.info({ url, instance_id: server.vfs.instanceId, metadata: config.metadata_store.type, backend: config.backend.default_backend }, 'CallFS listening');
+    const key = server.adminKey;
+    const out = process.stderr;
+    out.write(`\nCallFS is serving ${url}\n  REST API: ${url}/v1/files/\n  WebDAV:   ${url}${config.server.dav_prefix}\n`);
+    if (key?.created) {
+      out.write(`\nNo credentials were configured, so an admin API key was created and stored in ${key.file} (mode 0600).\nIt is shown this once:\n\n  ${key.key}\n\nTry it:\n  curl -H "Authorization: Bearer ${key.key}" ${url}/v1/files/\n\n`);
+    } else if (key) {
+      out.write(`  Admin API key: in ${key.file}\n  Try: curl -H "Authorization: Bearer $(cat ${key.file})" ${url}/v1/files/\n\n`);
+    }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.logger.info({ signal }, 'shutting down');
+      await server.close().catch((err: unknown) => server.logger.error({ err }, 'error during shutdown'));
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+const configCmd = program.command('config').description('configuration tools');
+configCmd
+  .command('validate')
+  .description('check a config file; exit 1 with the offending field, 0 with a summary (secrets masked)')
+  .addOption(configOption())
+  .action((options: { config?: string }) => {
+    try {
+      const config = load(options);
+      console.log('configuration is valid:');
+      console.log(JSON.stringify(maskSecrets(config), null, 2));
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('migrate')
+  .description('apply pending metadata schema migrations and exit')
+  .addOption(configOption())
+  .option('-d, --data-dir <dir>', 'data directory (default ./data)')
+  .action(async (options: { config?: string; dataDir?: string }) => {
+    try {
+      const config = load(options);
+      const store = await openMetadataStore(config);
+      await store.close();
+      console.log(`metadata store (${config.metadata_store.type}) is up to date`);
+    } catch (err) {
+      fail(err, err instanceof ConfigError ? 1 : 2);
+    }
+  });
+
+await program.parseAsync(process.argv);

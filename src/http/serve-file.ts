@@ -1,0 +1,36 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { VfsError } from '../vfs/errors.js';
+import type { OpContext, Vfs } from '../vfs/vfs.js';
+import { evaluateReadConditions, ifRangeHolds } from './conditional.js';
+import { contentTypeOf, entityHeaders } from './entity-headers.js';
+import { parseRange } from './range.js';
+
+/**
+ * GET and HEAD of a file, for REST and WebDAV alike: validators, conditional
+ * requests (304/412), one byte range (206/416), and a streamed body.
+ */
+export async function serveFile(vfs: Vfs, ctx: OpContext, path: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { entry, open } = await vfs.openForRead(ctx, path);
+  reply.headers(entityHeaders(entry, vfs.instanceId));
+  reply.header('Accept-Ranges', 'bytes');
+  const verdict = evaluateReadConditions(entry, request.headers);
+  if (verdict === 'failed') throw new VfsError('PRECONDITION_FAILED', 'precondition failed', { path: entry.path });
+  if (verdict === 'not-modified') {
+    return reply.code(304).send();
+  }
+  reply.header('Content-Type', contentTypeOf(entry.name));
+  const range = ifRangeHolds(entry, request.headers) ? parseRange(request.headers.range, entry.size) : ({ kind: 'full' } as const);
+  if (range.kind === 'unsatisfiable') {
+    reply.header('Content-Range', `bytes */${entry.size}`);
+    throw new VfsError('RANGE_NOT_SATISFIABLE', `range not satisfiable for a ${entry.size}-byte file`, { path: entry.path });
+  }
+  const span = range.kind === 'partial' ? range.range : undefined;
+  const length = span ? span.end - span.start + 1 : entry.size;
+  reply.header('Content-Length', String(length));
+  if (span) {
+    reply.code(206);
+    reply.header('Content-Range', `bytes ${span.start}-${span.end}/${entry.size}`);
+  }
+  if (request.method === 'HEAD') return reply.send();
+  return reply.send(await open(span));
+}

@@ -1,0 +1,146 @@
+import './fastify-types.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { loadOrCreateAdminKey } from './admin-key.js';
+import { Authenticator } from './auth/authenticator.js';
+import type { Config } from './config/schema.js';
+import { checkHealth } from './health.js';
+import { createLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { restApi } from './rest/index.js';
+import { sendHttpError } from './rest/errors.js';
+import { buildVfs } from './vfs/build.js';
+import type { Vfs } from './vfs/vfs.js';
+
+export interface CallFsServer {
+  app: FastifyInstance;
+  vfs: Vfs;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  /** The root key generated for a setup without credentials, if any. */
+  adminKey?: { key: string; file: string; created: boolean };
+  /** Base URL after listen(). */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+}
+
+export function parseListenAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port: Number(addr.slice(i + 1)) };
+}
+
+/** Normalises server.external_url: a value without scheme (old CallFS configs) means https. */
+export function externalBase(config: Config, listening?: string): string {
+  const configured = config.server.external_url;
+  if (configured) return (/^[a-z][a-z0-9+.-]*:\/\//i.test(configured) ? configured : `https://${configured}`).replace(/\/+$/, '');
+  return listening ?? `${config.server.protocol}://${config.server.listen_addr}`;
+}
+
+/** The composition root: config → stores, backends, locks → VFS → front ends on one listener. */
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<CallFsServer> {
+  const logger = options.logger ?? createLogger(config.log);
+  const metrics = new Metrics();
+  const instanceId = config.instance_discovery.instance_id ?? hostname();
+  const vfs = await buildVfs(config, { instanceId, logger });
+
+  const authConfig = config.auth;
+  const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
+  const adminKey = hasCredentials ? undefined : loadOrCreateAdminKey(config.data_dir);
+  const auth = new Authenticator(authConfig, adminKey ? [adminKey.key] : []);
+
+  const https = config.server.protocol === 'https'
+    ? { key: readFileSync(config.server.key_file!), cert: readFileSync(config.server.cert_file!) }
+    : null;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One access line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    requestTimeout: config.server.request_timeout * 1000,
+    keepAliveTimeout: config.server.keep_alive_timeout * 1000,
+    // Paths are decoded and checked by the VFS normaliser, not the router.
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+    ...(https ? { https } : {}),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  app.decorateRequest('principal', null);
+  // Bodies are streamed by the handlers themselves; nothing is parsed or buffered up front.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-ID', request.id);
+    const trace = request.headers['x-trace-id'];
+    if (typeof trace === 'string' && trace) request.log = request.log.child({ trace_id: trace.slice(0, 128) });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequests.inc({ method: request.method, path: route, status_code: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, path: route }, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        route,
+        status: reply.statusCode,
+        duration: Number(seconds.toFixed(6)),
+        user_agent: request.headers['user-agent'],
+        remote_addr: request.ip,
+        user: request.principal?.name,
+      },
+      'HTTP request',
+    );
+  });
+  app.setNotFoundHandler((request, reply) => sendHttpError(reply, 'ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
+
+  app.get('/health', async (_request, reply) => {
+    const report = await checkHealth(vfs);
+    return reply.code(report.status === 'error' ? 503 : 200).send(report);
+  });
+  app.get('/metrics', async (_request, reply) => {
+    metrics.activeLocks.set(vfs.locks.activeLocks());
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  let url = '';
+  await app.register(restApi, { vfs, auth, externalUrl: externalBase(config), maxJsonBody: config.server.max_json_body });
+
+  const server: CallFsServer = {
+    app,
+    vfs,
+    config,
+    metrics,
+    logger,
+    adminKey,
+    get url() {
+      return url;
+    },
+    async listen() {
+      const { host, port } = parseListenAddr(config.server.listen_addr);
+      await app.listen({ host, port });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      url = `${config.server.protocol}://${shownHost}:${actualPort}`;
+      return url;
+    },
+    async close() {
+      await app.close();
+      await vfs.close();
+    },
+  };
+  return server;
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Backend } from './backends/backend.js';
+import { LocalFsBackend } from './backends/localfs.js';
+import { NoopBackend } from './backends/noop.js';
+import { BackendRegistry } from './backends/registry.js';
+import type { LockManager } from './locks/lock-manager.js';
+import { LocalLockManager } from './locks/local.js';
+import type { MetadataStore } from './metadata/store.js';
+import { SqliteStore } from './metadata/sqlite.js';
+import { normalizePath } from './path.js';
+import { Vfs } from './vfs.js';
+
+/** Picks each engine from config: the one registry of stores, lock managers and backends. */
+export async function openMetadataStore(config: Config): Promise<MetadataStore> {
+  switch (config.metadata_store.type) {
+    case 'sqlite': {
+      const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
+      await store.migrate();
+      return store;
+    }
+    case 'postgres':
+      throw new Error('metadata_store.type postgres is not available in this build yet');
+  }
+}
+
+export function openLockManager(config: Config): LockManager {
+  switch (config.dlm.type) {
+    case 'local':
+      return new LocalLockManager(config.dlm.acquire_timeout * 1000);
+    case 'redis':
+      throw new Error('dlm.type redis is not available in this build yet');
+  }
+}
+
+export function openBackends(config: Config): BackendRegistry {
+  const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
+  const backends = new Map<string, Backend>();
+  for (const name of wanted) {
+    switch (name) {
+      case 'localfs':
+        backends.set(name, new LocalFsBackend(config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs')));
+        break;
+      case 'noop':
+        backends.set(name, new NoopBackend());
+        break;
+      case 's3':
+        throw new Error('backend s3 is not available in this build yet');
+    }
+  }
+  const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));
+  return new BackendRegistry(backends, config.backend.default_backend, mounts);
+}
+
+export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger }): Promise<Vfs> {
+  const store = await openMetadataStore(config);
+  return new Vfs({
+    store,
+    backends: openBackends(config),
+    locks: openLockManager(config),
+    instanceId: options.instanceId,
+    onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
+  });
+}

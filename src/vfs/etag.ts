@@ -1,0 +1,10 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A fresh strong validator for a new content or metadata version. Random
+ * rather than a hash so that large writes need no extra pass over the bytes;
+ * two versions never share a tag.
+ */
+export function newEtag(kind: 'f' | 'd'): string {
+  return `${kind}${randomBytes(12).toString('base64url')}`;
+}

@@ -1,0 +1,459 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { VfsError } from '../errors.js';
+import { Mutex } from '../locks/mutex.js';
+import type { NodeRecord } from '../types.js';
+import { loadMigrations } from './migrations.js';
+import { rootNode } from './root.js';
+import type {
+  BlobRef,
+  ChildrenPage,
+  DeadProperty,
+  InstanceRecord,
+  LinkConsumeResult,
+  LinkRecord,
+  LockRecord,
+  MetadataOps,
+  MetadataStore,
+  NewNode,
+  NodePatch,
+} from './store.js';
+import { ROOT_ID } from './store.js';
+import { lockAncestors, descendantRange } from './lock-paths.js';
+
+interface NodeRow {
+  id: number;
+  parent_id: number | null;
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime_ms: number;
+  ctime_ms: number;
+  btime_ms: number;
+  etag: string;
+  blob_key: string | null;
+  backend: string | null;
+  instance_id: string | null;
+}
+
+interface LockRow {
+  token: string;
+  path: string;
+  depth: '0' | 'infinity';
+  scope: 'exclusive' | 'shared';
+  owner_xml: string | null;
+  principal: string;
+  timeout_s: number;
+  created_ms: number;
+  expires_ms: number;
+}
+
+interface LinkRow {
+  id: string;
+  path: string;
+  created_by: string;
+  created_ms: number;
+  expires_ms: number;
+  used_ms: number | null;
+}
+
+const toNode = (r: NodeRow): NodeRecord => ({
+  id: r.id,
+  parentId: r.parent_id,
+  name: r.name,
+  type: r.type,
+  size: r.size,
+  mode: r.mode,
+  uid: r.uid,
+  gid: r.gid,
+  mtimeMs: r.mtime_ms,
+  ctimeMs: r.ctime_ms,
+  btimeMs: r.btime_ms,
+  etag: r.etag,
+  blobKey: r.blob_key,
+  backend: r.backend,
+  instanceId: r.instance_id,
+});
+
+const toLock = (r: LockRow): LockRecord => ({
+  token: r.token,
+  path: r.path,
+  depth: r.depth === '0' ? 0 : 'infinity',
+  scope: r.scope,
+  ownerXml: r.owner_xml,
+  principal: r.principal,
+  timeoutSeconds: r.timeout_s,
+  createdAtMs: r.created_ms,
+  expiresAtMs: r.expires_ms,
+});
+
+const toLink = (r: LinkRow): LinkRecord => ({
+  id: r.id,
+  path: r.path,
+  createdBy: r.created_by,
+  createdAtMs: r.created_ms,
+  expiresAtMs: r.expires_ms,
+  usedAtMs: r.used_ms,
+});
+
+const PATCH_COLUMNS: Record<keyof NodePatch, string> = {
+  size: 'size',
+  mode: 'mode',
+  uid: 'uid',
+  gid: 'gid',
+  mtimeMs: 'mtime_ms',
+  ctimeMs: 'ctime_ms',
+  etag: 'etag',
+  blobKey: 'blob_key',
+  backend: 'backend',
+  instanceId: 'instance_id',
+};
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * The synchronous core: every method is one prepared statement or one
+ * better-sqlite3 transaction. The async MetadataOps facade below wraps it.
+ */
+class SqliteEngine {
+  private readonly s;
+
+  constructor(readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      child: p('SELECT * FROM nodes WHERE parent_id = ? AND name = ?'),
+      get: p('SELECT * FROM nodes WHERE id = ?'),
+      children: p('SELECT * FROM nodes WHERE parent_id = ? AND name > ? ORDER BY name LIMIT ?'),
+      hasChildren: p('SELECT 1 FROM nodes WHERE parent_id = ? LIMIT 1'),
+      insert: p(`INSERT INTO nodes (parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag, blob_key, backend, instance_id)
+                 VALUES (@parentId, @name, @type, @size, @mode, @uid, @gid, @mtimeMs, @ctimeMs, @btimeMs, @etag, @blobKey, @backend, @instanceId)`),
+      move: p('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?'),
+      subtree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id)
+                  SELECT n.id, n.backend, n.blob_key, n.size, n.instance_id FROM nodes n JOIN t ON n.id = t.id WHERE n.blob_key IS NOT NULL`),
+      countTree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id) SELECT count(*) AS c FROM t`),
+      deleteNode: p('DELETE FROM nodes WHERE id = ?'),
+      props: p('SELECT namespace, name, value FROM properties WHERE node_id = ? ORDER BY namespace, name'),
+      setProp: p('INSERT INTO properties (node_id, namespace, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = excluded.value'),
+      removeProp: p('DELETE FROM properties WHERE node_id = ? AND namespace = ? AND name = ?'),
+      copyProps: p('INSERT OR REPLACE INTO properties (node_id, namespace, name, value) SELECT ?, namespace, name, value FROM properties WHERE node_id = ?'),
+      insertLock: p(`INSERT INTO locks (token, path, depth, scope, owner_xml, principal, timeout_s, created_ms, expires_ms)
+                     VALUES (@token, @path, @depth, @scope, @ownerXml, @principal, @timeoutSeconds, @createdAtMs, @expiresAtMs)`),
+      getLock: p('SELECT * FROM locks WHERE token = ?'),
+      refreshLock: p('UPDATE locks SET timeout_s = ?, expires_ms = ? WHERE token = ?'),
+      deleteLock: p('DELETE FROM locks WHERE token = ?'),
+      locksAt: p('SELECT * FROM locks WHERE expires_ms > ? AND path = ?'),
+      locksInfinityAt: p(`SELECT * FROM locks WHERE expires_ms > ? AND depth = 'infinity' AND path = ?`),
+      locksBelow: p('SELECT * FROM locks WHERE expires_ms > ? AND path >= ? AND path < ?'),
+      deleteExpiredLocks: p('DELETE FROM locks WHERE expires_ms <= ?'),
+      deleteLocksExact: p('DELETE FROM locks WHERE path = ?'),
+      deleteLocksBelow: p('DELETE FROM locks WHERE path >= ? AND path < ?'),
+      insertLink: p(`INSERT INTO links (id, path, created_by, created_ms, expires_ms, used_ms)
+                     VALUES (@id, @path, @createdBy, @createdAtMs, @expiresAtMs, @usedAtMs)`),
+      consumeLink: p('UPDATE links SET used_ms = ? WHERE id = ? AND used_ms IS NULL AND expires_ms > ? RETURNING *'),
+      getLink: p('SELECT * FROM links WHERE id = ?'),
+      deleteExpiredLinks: p('DELETE FROM links WHERE expires_ms <= ?'),
+      upsertInstance: p(`INSERT INTO instances (instance_id, endpoint, heartbeat_ms, started_ms) VALUES (@instanceId, @endpoint, @heartbeatAtMs, @startedAtMs)
+                         ON CONFLICT (instance_id) DO UPDATE SET endpoint = excluded.endpoint, heartbeat_ms = excluded.heartbeat_ms, started_ms = excluded.started_ms`),
+      instances: p('SELECT * FROM instances ORDER BY instance_id'),
+      usedBytes: p(`SELECT coalesce(sum(size), 0) AS s FROM nodes WHERE type = 'file'`),
+      blobRefs: p('SELECT id, backend, blob_key, size, instance_id FROM nodes WHERE blob_key IS NOT NULL ORDER BY id'),
+    };
+  }
+
+  lookup(path: string): NodeRecord | null {
+    const chain = this.resolve(path);
+    const wanted = path === '/' ? 1 : path.split('/').length;
+    return chain.length === wanted ? chain[chain.length - 1]! : null;
+  }
+
+  resolve(path: string): NodeRecord[] {
+    const root = this.s.get.get(ROOT_ID) as NodeRow | undefined;
+    if (!root) return [];
+    const chain = [toNode(root)];
+    if (path === '/') return chain;
+    let row: NodeRow = root;
+    for (const name of path.slice(1).split('/')) {
+      if (row.type !== 'directory') break;
+      const next = this.s.child.get(row.id, name) as NodeRow | undefined;
+      if (!next) break;
+      chain.push(toNode(next));
+      row = next;
+    }
+    return chain;
+  }
+
+  get(id: number): NodeRecord | null {
+    const row = this.s.get.get(id) as NodeRow | undefined;
+    return row ? toNode(row) : null;
+  }
+
+  children(dirId: number, page: ChildrenPage = {}): NodeRecord[] {
+    const rows = this.s.children.all(dirId, page.after ?? '', page.limit ?? -1) as NodeRow[];
+    return rows.map(toNode);
+  }
+
+  hasChildren(dirId: number): boolean {
+    return this.s.hasChildren.get(dirId) !== undefined;
+  }
+
+  insert(node: NewNode): NodeRecord {
+    try {
+      const info = this.s.insert.run(node);
+      return { ...node, id: Number(info.lastInsertRowid) };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new VfsError('EXISTS', `already exists: ${node.name}`);
+      throw err;
+    }
+  }
+
+  update(id: number, patch: NodePatch): NodeRecord {
+    const keys = (Object.keys(patch) as Array<keyof NodePatch>).filter((k) => patch[k] !== undefined);
+    if (keys.length > 0) {
+      const sql = `UPDATE nodes SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`;
+      const info = this.db.prepare(sql).run({ ...patch, id });
+      if (info.changes === 0) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
+    }
+    const node = this.get(id);
+    if (!node) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
+    return node;
+  }
+
+  move(id: number, newParentId: number, newName: string, ctimeMs: number): NodeRecord {
+    try {
+      const info = this.s.move.run(newParentId, newName, ctimeMs, id);
+      if (info.changes === 0) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new VfsError('EXISTS', `already exists: ${newName}`);
+      throw err;
+    }
+    return this.get(id)!;
+  }
+
+  removeTree(id: number): BlobRef[] {
+    const rows = this.s.subtree.all(id) as Array<{ id: number; backend: string; blob_key: string; size: number; instance_id: string | null }>;
+    this.s.deleteNode.run(id);
+    return rows.map((r) => ({ nodeId: r.id, backend: r.backend, blobKey: r.blob_key, size: r.size, instanceId: r.instance_id }));
+  }
+
+  countTree(id: number): number {
+    return (this.s.countTree.get(id) as { c: number }).c;
+  }
+
+  getProperties(nodeId: number): DeadProperty[] {
+    return this.s.props.all(nodeId) as DeadProperty[];
+  }
+
+  patchProperties(nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): void {
+    for (const p of set) this.s.setProp.run(nodeId, p.namespace, p.name, p.value);
+    for (const p of remove) this.s.removeProp.run(nodeId, p.namespace, p.name);
+  }
+
+  copyProperties(fromNodeId: number, toNodeId: number): void {
+    this.s.copyProps.run(toNodeId, fromNodeId);
+  }
+
+  insertLock(lock: LockRecord): void {
+    this.s.insertLock.run({ ...lock, depth: String(lock.depth) });
+  }
+
+  getLock(token: string): LockRecord | null {
+    const row = this.s.getLock.get(token) as LockRow | undefined;
+    return row ? toLock(row) : null;
+  }
+
+  refreshLock(token: string, timeoutSeconds: number, expiresAtMs: number): LockRecord | null {
+    this.s.refreshLock.run(timeoutSeconds, expiresAtMs, token);
+    return this.getLock(token);
+  }
+
+  deleteLock(token: string): boolean {
+    return this.s.deleteLock.run(token).changes > 0;
+  }
+
+  locksAffecting(path: string, nowMs: number, includeDescendants: boolean): LockRecord[] {
+    const rows = [...(this.s.locksAt.all(nowMs, path) as LockRow[])];
+    for (const ancestor of lockAncestors(path)) rows.push(...(this.s.locksInfinityAt.all(nowMs, ancestor) as LockRow[]));
+    if (includeDescendants) {
+      const [lo, hi] = descendantRange(path);
+      rows.push(...(this.s.locksBelow.all(nowMs, lo, hi) as LockRow[]));
+    }
+    const unique = new Map(rows.map((r) => [r.token, r]));
+    return [...unique.values()].map(toLock);
+  }
+
+  deleteExpiredLocks(nowMs: number): number {
+    return this.s.deleteExpiredLocks.run(nowMs).changes;
+  }
+
+  deleteLocksUnder(path: string): number {
+    const [lo, hi] = descendantRange(path);
+    return this.s.deleteLocksExact.run(path).changes + this.s.deleteLocksBelow.run(lo, hi).changes;
+  }
+
+  insertLink(link: LinkRecord): void {
+    this.s.insertLink.run(link);
+  }
+
+  consumeLink(id: string, nowMs: number): LinkConsumeResult {
+    const won = this.s.consumeLink.get(nowMs, id, nowMs) as LinkRow | undefined;
+    if (won) return { status: 'success', link: toLink(won) };
+    const row = this.s.getLink.get(id) as LinkRow | undefined;
+    if (!row) return { status: 'not_found', link: null };
+    return { status: row.used_ms !== null ? 'used' : 'expired', link: toLink(row) };
+  }
+
+  deleteExpiredLinks(beforeMs: number): number {
+    return this.s.deleteExpiredLinks.run(beforeMs).changes;
+  }
+
+  upsertInstance(instance: InstanceRecord): void {
+    this.s.upsertInstance.run(instance);
+  }
+
+  listInstances(): InstanceRecord[] {
+    return (this.s.instances.all() as Array<{ instance_id: string; endpoint: string; heartbeat_ms: number; started_ms: number }>).map((r) => ({
+      instanceId: r.instance_id,
+      endpoint: r.endpoint,
+      heartbeatAtMs: r.heartbeat_ms,
+      startedAtMs: r.started_ms,
+    }));
+  }
+
+  usedBytes(): number {
+    return (this.s.usedBytes.get() as { s: number }).s;
+  }
+
+  *blobRefs(): Generator<BlobRef> {
+    for (const r of this.s.blobRefs.iterate() as Iterable<{ id: number; backend: string; blob_key: string; size: number; instance_id: string | null }>) {
+      yield { nodeId: r.id, backend: r.backend, blobKey: r.blob_key, size: r.size, instanceId: r.instance_id };
+    }
+  }
+}
+
+type SyncOps = Omit<SqliteEngine, 'db' | 'blobRefs'>;
+const OP_NAMES = [
+  'lookup', 'resolve', 'get', 'children', 'hasChildren', 'insert', 'update', 'move', 'removeTree', 'countTree',
+  'getProperties', 'patchProperties', 'copyProperties',
+  'insertLock', 'getLock', 'refreshLock', 'deleteLock', 'locksAffecting', 'deleteExpiredLocks', 'deleteLocksUnder',
+  'insertLink', 'consumeLink', 'deleteExpiredLinks', 'upsertInstance', 'listInstances', 'usedBytes',
+] as const satisfies ReadonlyArray<keyof SyncOps>;
+
+/**
+ * SQLite metadata store (better-sqlite3, WAL). One connection serves the
+ * process; a transaction holds a mutex so that other requests' statements
+ * cannot slip into it between its awaits.
+ */
+export class SqliteStore implements MetadataStore {
+  readonly type = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly engine: SqliteEngine;
+  private readonly gate = new Mutex();
+  private readonly direct: MetadataOps;
+  private readonly inTx: MetadataOps;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.applyMigrations();
+    this.engine = new SqliteEngine(this.db);
+    this.direct = this.facade(true);
+    this.inTx = this.facade(false);
+  }
+
+  private facade(gated: boolean): MetadataOps {
+    const ops: Record<string, unknown> = {};
+    for (const name of OP_NAMES) {
+      const fn = (this.engine[name] as (...a: unknown[]) => unknown).bind(this.engine);
+      ops[name] = gated
+        ? (...args: unknown[]) => (this.gate.locked ? this.gate.run(() => fn(...args)) : Promise.resolve().then(() => fn(...args)))
+        : async (...args: unknown[]) => fn(...args);
+    }
+    const engine = this.engine;
+    ops.blobRefs = async function* () {
+      yield* engine.blobRefs();
+    };
+    return ops as unknown as MetadataOps;
+  }
+
+  private applyMigrations(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: string }>).map((r) => r.version));
+    for (const m of loadMigrations('sqlite')) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(m.version, Date.now());
+      })();
+    }
+    const root = rootNode(Date.now());
+    this.db
+      .prepare(`INSERT OR IGNORE INTO nodes (id, parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag)
+                VALUES (1, NULL, '', 'directory', 0, ?, 0, 0, ?, ?, ?, ?)`)
+      .run(root.mode, root.mtimeMs, root.ctimeMs, root.btimeMs, root.etag);
+  }
+
+  async migrate(): Promise<void> {
+    // Applied in the constructor, because prepared statements need the schema.
+  }
+
+  async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
+    return this.gate.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.inTx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    await this.gate.run(() => this.db.close());
+  }
+
+  lookup = (path: string) => this.direct.lookup(path);
+  resolve = (path: string) => this.direct.resolve(path);
+  get = (id: number) => this.direct.get(id);
+  children = (dirId: number, page?: ChildrenPage) => this.direct.children(dirId, page);
+  hasChildren = (dirId: number) => this.direct.hasChildren(dirId);
+  insert = (node: NewNode) => this.direct.insert(node);
+  update = (id: number, patch: NodePatch) => this.direct.update(id, patch);
+  move = (id: number, parentId: number, name: string, ctimeMs: number) => this.direct.move(id, parentId, name, ctimeMs);
+  removeTree = (id: number) => this.transaction((tx) => tx.removeTree(id));
+  countTree = (id: number) => this.direct.countTree(id);
+  getProperties = (nodeId: number) => this.direct.getProperties(nodeId);
+  patchProperties = (nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>) =>
+    this.transaction((tx) => tx.patchProperties(nodeId, set, remove));
+  copyProperties = (from: number, to: number) => this.direct.copyProperties(from, to);
+  insertLock = (lock: LockRecord) => this.direct.insertLock(lock);
+  getLock = (token: string) => this.direct.getLock(token);
+  refreshLock = (token: string, timeoutSeconds: number, expiresAtMs: number) => this.direct.refreshLock(token, timeoutSeconds, expiresAtMs);
+  deleteLock = (token: string) => this.direct.deleteLock(token);
+  locksAffecting = (path: string, nowMs: number, includeDescendants: boolean) => this.direct.locksAffecting(path, nowMs, includeDescendants);
+  deleteExpiredLocks = (nowMs: number) => this.direct.deleteExpiredLocks(nowMs);
+  deleteLocksUnder = (path: string) => this.direct.deleteLocksUnder(path);
+  insertLink = (link: LinkRecord) => this.direct.insertLink(link);
+  consumeLink = (id: string, nowMs: number) => this.direct.consumeLink(id, nowMs);
+  deleteExpiredLinks = (beforeMs: number) => this.direct.deleteExpiredLinks(beforeMs);
+  upsertInstance = (instance: InstanceRecord) => this.direct.upsertInstance(instance);
+  listInstances = () => this.direct.listInstances();
+  usedBytes = () => this.direct.usedBytes();
+  blobRefs = () => this.direct.blobRefs();
+}

@@ -1,0 +1,87 @@
+import { VfsError } from './errors.js';
+
+export const MAX_NAME_BYTES = 255;
+export const MAX_PATH_BYTES = 4096;
+
+// C0 controls and DEL. Names are otherwise byte-exact: no Unicode normalisation.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function invalid(message: string, raw: string): VfsError {
+  return new VfsError('INVALID_PATH', message, { path: raw });
+}
+
+/**
+ * The single path normaliser of CallFS. Input is an already percent-decoded
+ * path; output starts with `/`, has no empty, `.` or `..` segments and no
+ * trailing slash (except the root itself). A `..` that would climb above the
+ * root is refused rather than clamped, so a hostile path never silently
+ * aliases another file.
+ */
+export function normalizePath(raw: string): string {
+  if (typeof raw !== 'string') throw invalid('path must be a string', String(raw));
+  if (CONTROL.test(raw)) throw invalid('path contains a NUL or control character', raw);
+  if (Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) throw invalid(`path is longer than ${MAX_PATH_BYTES} bytes`, raw);
+  if (!isWellFormedUtf16(raw)) throw invalid('path is not valid UTF-8', raw);
+  const out: string[] = [];
+  for (const segment of raw.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (out.length === 0) throw invalid('path escapes the root with ..', raw);
+      out.pop();
+      continue;
+    }
+    if (Buffer.byteLength(segment, 'utf8') > MAX_NAME_BYTES) throw invalid(`name is longer than ${MAX_NAME_BYTES} bytes`, raw);
+    out.push(segment);
+  }
+  return '/' + out.join('/');
+}
+
+/** Decodes a URL path (percent-encoding) and normalises it; bad escapes are INVALID_PATH. */
+export function normalizeUrlPath(encoded: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    throw invalid('path has a malformed percent-escape or is not UTF-8', encoded);
+  }
+  return normalizePath(decoded);
+}
+
+function isWellFormedUtf16(s: string): boolean {
+  // Lone surrogates come from a %ED%A0%80-style escape or a broken client;
+  // they cannot be stored byte-exact, so they are refused.
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+export function parentOf(path: string): string {
+  if (path === '/') return '/';
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** True when `path` is `ancestor` itself or lies beneath it. */
+export function isWithin(path: string, ancestor: string): boolean {
+  if (ancestor === '/') return true;
+  return path === ancestor || path.startsWith(ancestor + '/');
+}
+
+/** `/a/b/c` → [`/`, `/a`, `/a/b`]: every directory that must be searchable to reach the path. */
+export function ancestorsOf(path: string): string[] {
+  const result = ['/'];
+  if (path === '/') return [];
+  const parts = path.split('/').filter(Boolean);
+  let current = '';
+  for (let i = 0; i < parts.length - 1; i++) {
+    current += '/' + parts[i];
+    result.push(current);
+  }
+  return result;
+}
