@@ -4,6 +4,7 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_PATH_BYTES = 4096;
 
 // C0 controls and DEL. Names are otherwise byte-exact: no Unicode normalisation.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function invalid(message: string, raw: string): VfsError {
