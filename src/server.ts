@@ -73,6 +73,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // Paths are decoded and checked by the VFS normaliser, not the router.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
     ...(https ? { https } : {}),
+    // The router's own rejections (a URL that does not decode) get the same error body as everything else.
+    frameworkErrors: (error: Error & { code?: string }, _request: unknown, reply: import('fastify').FastifyReply) =>
+      reply.code(400).send({ code: error.code === 'FST_ERR_BAD_URL' ? 'INVALID_PATH' : 'BAD_REQUEST', message: error.message }),
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const body = JSON.stringify({ code: 'BAD_REQUEST', message: 'malformed HTTP request' });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
@@ -116,7 +124,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
 
   let url = '';
-  await app.register(restApi, { vfs, auth, externalUrl: externalBase(config), maxJsonBody: config.server.max_json_body });
+  await app.register(restApi, { vfs, auth, externalUrl: () => externalBase(config, url || undefined), maxJsonBody: config.server.max_json_body });
 
   const server: CallFsServer = {
     app,

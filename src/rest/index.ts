@@ -9,7 +9,8 @@ import { filesRoutes } from './routes/files.js';
 export interface RestOptions {
   vfs: Vfs;
   auth: Authenticator;
-  externalUrl: string;
+  /** Evaluated per error, because the port is known only after listen(). */
+  externalUrl: () => string;
   maxJsonBody: number;
 }
 
@@ -24,7 +25,7 @@ export async function restApi(app: FastifyInstance, options: RestOptions): Promi
     }
     request.principal = principal;
   });
-  app.setErrorHandler((err, request, reply) => sendRestError(err, request, reply, { externalUrl }));
+  app.setErrorHandler((err, request, reply) => sendRestError(err, request, reply, { externalUrl: externalUrl() }));
   await app.register(filesRoutes, { vfs, maxJsonBody: options.maxJsonBody });
   await app.register(directoryRoutes, { vfs });
 }
