@@ -21,7 +21,7 @@ describe('REST authentication and Unix permissions', () => {
   after(() => t.close());
 
   test('no key, a wrong key, or a malformed header is 401 with WWW-Authenticate', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: 'Token abc' }, { authorization: 'Bearer' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-key-0123456789' }, { authorization: 'Token abc' }, { authorization: 'Bearer' }]) {
       const res = await t.request('GET', '/v1/files/', { key: null, headers });
       assert.equal(res.status, 401);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm=/);

@@ -100,7 +100,7 @@ describe('REST /v1/files', () => {
 
   test('DELETE: file 204, missing 404, non-empty directory 409 unless recursive', async () => {
     await t.request('PUT', '/v1/files/del/a/b/c.txt?parents=true', { body: 'c' });
-    let res = await t.request('DELETE', '/v1/files/del');
+    const res = await t.request('DELETE', '/v1/files/del');
     assert.equal(res.status, 409);
     assert.equal(((await res.json()) as { code: string }).code, 'DIRECTORY_NOT_EMPTY');
     assert.equal((await t.request('DELETE', '/v1/files/del/a/b/c.txt')).status, 204);
