@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { loadOrCreateAdminKey } from './admin-key.js';
+import { loadOrCreateSecretFile } from './secret-files.js';
+import { LinkService } from './links/service.js';
+import { RateLimiter } from './links/rate-limiter.js';
+import { downloadRoutes } from './rest/routes/download.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
 import { checkHealth } from './health.js';
@@ -51,11 +54,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.log);
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
-  const vfs = await buildVfs(config, { instanceId, logger });
+  const vfs = await buildVfs(config, { instanceId, logger, metrics });
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
-  const adminKey = hasCredentials ? undefined : loadOrCreateAdminKey(config.data_dir);
+  const adminKey = hasCredentials ? undefined : loadOrCreateSecretFile(config.data_dir, 'admin.key');
   const auth = new Authenticator(authConfig, adminKey ? [adminKey.key] : []);
 
   const https = config.server.protocol === 'https'
@@ -124,7 +127,18 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
 
   let url = '';
-  await app.register(restApi, { vfs, auth, externalUrl: () => externalBase(config, url || undefined), maxJsonBody: config.server.max_json_body });
+  const externalUrl = () => externalBase(config, url || undefined);
+  const links = new LinkService(vfs, config.auth.single_use_link_secret ?? loadOrCreateSecretFile(config.data_dir, 'link.secret').key);
+  links.startSweeper(undefined, (err) => logger.warn({ err }, 'removing expired links failed'));
+  await app.register(restApi, {
+    vfs,
+    auth,
+    metrics,
+    externalUrl,
+    maxJsonBody: config.server.max_json_body,
+    links: { service: links, limiter: new RateLimiter(config.links.generate_per_minute) },
+  });
+  await app.register(downloadRoutes, { links, limiter: new RateLimiter(config.links.download_per_minute), metrics, externalUrl });
 
   const server: CallFsServer = {
     app,
@@ -146,6 +160,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return url;
     },
     async close() {
+      links.stop();
       await app.close();
       await vfs.close();
     },

@@ -11,6 +11,8 @@ import type { MetadataStore } from './metadata/store.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs } from './vfs.js';
+import type { Metrics } from '../observability/metrics.js';
+import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
 export async function openMetadataStore(config: Config): Promise<MetadataStore> {
@@ -34,7 +36,7 @@ export function openLockManager(config: Config): LockManager {
   }
 }
 
-export function openBackends(config: Config): BackendRegistry {
+export function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): BackendRegistry {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
@@ -50,15 +52,25 @@ export function openBackends(config: Config): BackendRegistry {
     }
   }
   const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));
-  return new BackendRegistry(backends, config.backend.default_backend, mounts);
+  const decorated = new Map([...backends].map(([name, backend]) => [name, decorate(backend)] as const));
+  return new BackendRegistry(decorated, config.backend.default_backend, mounts);
 }
 
-export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger }): Promise<Vfs> {
-  const store = await openMetadataStore(config);
+export interface BuildOptions {
+  instanceId: string;
+  logger: Logger;
+  /** When given, every store query, backend operation and lock operation is measured. */
+  metrics?: Metrics;
+}
+
+export async function buildVfs(config: Config, options: BuildOptions): Promise<Vfs> {
+  const { metrics } = options;
+  const rawStore = await openMetadataStore(config);
+  const rawLocks = openLockManager(config);
   return new Vfs({
-    store,
-    backends: openBackends(config),
-    locks: openLockManager(config),
+    store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
+    backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     instanceId: options.instanceId,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });
