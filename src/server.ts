@@ -1,12 +1,14 @@
 import './fastify-types.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadOrCreateAdminKey } from './admin-key.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
+import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -117,6 +119,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   let url = '';
   await app.register(restApi, { vfs, auth, externalUrl: externalBase(config), maxJsonBody: config.server.max_json_body });
+  await app.register(davApi, {
+    vfs,
+    auth,
+    davPrefix: config.server.dav_prefix,
+    maxXmlBody: config.server.max_xml_body,
+    propfindInfinityLimit: config.server.propfind_infinity_limit,
+    quotaPath: config.backend.default_backend === 'localfs' ? config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs') : undefined,
+  });
 
   const server: CallFsServer = {
     app,
