@@ -2,8 +2,13 @@ import type { XmlElement } from './xml-parse.js';
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
+/** Escapes text content; a CR is kept as a reference so that it survives parsing. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;'));
+  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
+}
+
+export function escapeAttribute(text: string): string {
+  return escapeXml(text).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }
 
 /**
@@ -17,7 +22,7 @@ export function serializeElement(root: XmlElement): string {
   let usesEmpty = false;
   const collect = (el: XmlElement) => {
     if (el.namespace === '') usesEmpty = true;
-    else if (!prefixes.has(el.namespace)) prefixes.set(el.namespace, `ns${prefixes.size}`);
+    else if (!prefixes.has(el.namespace)) prefixes.set(el.namespace, el.namespace === 'DAV:' ? 'D' : `ns${prefixes.size}`);
     for (const a of el.attributes) {
       if (a.namespace && a.namespace !== XML_NS && !prefixes.has(a.namespace)) prefixes.set(a.namespace, `ns${prefixes.size}`);
     }
@@ -28,12 +33,12 @@ export function serializeElement(root: XmlElement): string {
   const write = (el: XmlElement, isRoot: boolean): string => {
     let out = `<${qname(el.namespace, el.name)}`;
     if (isRoot) {
-      for (const [ns, prefix] of prefixes) out += ` xmlns:${prefix}="${escapeXml(ns)}"`;
+      for (const [ns, prefix] of prefixes) out += ` xmlns:${prefix}="${escapeAttribute(ns)}"`;
       if (usesEmpty) out += ' xmlns=""';
     }
     for (const a of el.attributes) {
       const name = a.namespace === XML_NS ? `xml:${a.name}` : a.namespace ? qname(a.namespace, a.name) : a.name;
-      out += ` ${name}="${escapeXml(a.value)}"`;
+      out += ` ${name}="${escapeAttribute(a.value)}"`;
     }
     if (el.children.length === 0) return out + '/>';
     out += '>';
@@ -45,5 +50,6 @@ export function serializeElement(root: XmlElement): string {
 
 /** An empty element for a property name in any namespace, declared locally. */
 export function emptyElement(namespace: string, name: string): string {
-  return namespace === '' ? `<${name} xmlns=""/>` : `<X:${name} xmlns:X="${escapeXml(namespace)}"/>`;
+  if (namespace === 'DAV:') return `<D:${name}/>`;
+  return namespace === '' ? `<${name} xmlns=""/>` : `<X:${name} xmlns:X="${escapeAttribute(namespace)}"/>`;
 }

@@ -5,7 +5,7 @@ import { serveFile } from '../../http/serve-file.js';
 import type { Entry } from '../../vfs/types.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
-import { escapeXml } from '../xml-write.js';
+import { escapeAttribute, escapeXml } from '../xml-write.js';
 
 /** GET and HEAD: files through the shared serve-file (Range, validators); collections as a small HTML index. */
 export async function getHead(env: DavEnv, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -22,7 +22,7 @@ async function* index(env: DavEnv, dir: Entry, entries: AsyncIterable<Entry>): A
   const title = escapeXml(env.paths.hrefOf(dir.path, true));
   yield `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><ul>\n`;
   for await (const e of entries) {
-    const href = escapeXml(env.paths.hrefOfEntry(e));
+    const href = escapeAttribute(env.paths.hrefOfEntry(e));
     yield `<li><a href="${href}">${escapeXml(e.name)}${e.type === 'directory' ? '/' : ''}</a></li>\n`;
   }
   yield '</ul></body></html>\n';
