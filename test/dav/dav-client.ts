@@ -53,7 +53,7 @@ export function run(cmd: string, args: string[], options: { env?: NodeJS.Process
 export function rawRequest(serverUrl: string, head: string, body = ''): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(serverUrl);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(head.replace(/\n/g, '\r\n') + '\r\n' + body));
+    const socket = connect(Number(port), hostname, () => socket.end(head.replace(/\n/g, '\r\n') + body));
     let data = '';
     socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
     socket.on('error', reject);
