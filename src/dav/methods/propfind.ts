@@ -44,7 +44,8 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
   const entries = async function* (): AsyncGenerator<Entry> {
     yield root;
     if (root.type !== 'directory' || depth === '0') return;
-    if (depth === '1') yield* env.vfs.iterate(ctx, root.path);
+    // Large pages: the per-page cost dominates a 10,000-entry listing, and 5,000 rows stay small.
+    if (depth === '1') yield* env.vfs.iterate(ctx, root.path, 5000);
     else yield* env.vfs.walk(ctx, root.path);
   };
   const responses = async function* () {
