@@ -64,3 +64,18 @@ test('locks and dead properties survive a server restart', async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('server.dav_prefix moves the WebDAV tree; hrefs and Destination follow it', async () => {
+  const server = await startTestServer({ config: { server: { dav_prefix: '/files/webdav/' } } });
+  try {
+    assert.equal((await dav(server, 'PUT', '/files/webdav/p.txt', { body: 'p' })).status, 201);
+    const pf = await (await dav(server, 'PROPFIND', '/files/webdav', { headers: { depth: '1' } })).text();
+    assert.ok(pf.includes('<D:href>/files/webdav/p.txt</D:href>'), pf);
+    assert.equal((await dav(server, 'MOVE', '/files/webdav/p.txt', { headers: { destination: '/files/webdav/q.txt' } })).status, 201);
+    assert.equal((await dav(server, 'MOVE', '/files/webdav/q.txt', { headers: { destination: '/dav/r.txt' } })).status, 502);
+    assert.equal((await dav(server, 'PROPFIND', '/dav/', { headers: { depth: '0' } })).status, 404);
+    assert.equal(await (await server.request('GET', '/v1/files/q.txt')).text(), 'p');
+  } finally {
+    await server.close();
+  }
+});
