@@ -71,7 +71,7 @@ export async function davApi(app: FastifyInstance, opts: DavOptions): Promise<vo
     if (!principal) {
       return reply
         .code(401)
-        .header('WWW-Authenticate', 'Basic realm="CallFS", charset="UTF-8"')
+        .header('WWW-Authenticate', 'Basic realm="CallFS"')
         .type('text/plain; charset=utf-8')
         .send('authentication required: HTTP Basic with a user name and password, or any name and an API key\n');
     }

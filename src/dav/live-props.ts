@@ -59,35 +59,38 @@ const SUPPORTED_LOCK =
   '<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>' +
   '<D:lockentry><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>';
 
+function element(name: string, value: string): string {
+  return value === '' ? `<D:${name}/>` : `<D:${name}>${value}</D:${name}>`;
+}
+
 /** The value of one live property as a complete element, or undefined when the resource has none. */
 export function liveProperty(name: LiveProperty, entry: Entry, ctx: PropertyContext): string | undefined {
   const isDir = entry.type === 'directory';
-  const el = (value: string) => (value === '' ? `<D:${name}/>` : `<D:${name}>${value}</D:${name}>`);
   switch (name) {
     case 'resourcetype':
-      return el(isDir ? '<D:collection/>' : '');
+      return element(name, isDir ? '<D:collection/>' : '');
     case 'getcontentlength':
-      return isDir ? undefined : el(String(entry.size));
+      return isDir ? undefined : element(name, String(entry.size));
     case 'getcontenttype':
-      return isDir ? undefined : el(escapeXml(contentTypeOf(entry.name)));
+      return isDir ? undefined : element(name, escapeXml(contentTypeOf(entry.name)));
     case 'getetag':
-      return el(escapeXml(quoteEtag(entry.etag)));
+      return element(name, escapeXml(quoteEtag(entry.etag)));
     case 'getlastmodified':
-      return el(httpDate(entry.mtimeMs));
+      return element(name, httpDate(entry.mtimeMs));
     case 'creationdate':
-      return el(new Date(entry.btimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      return element(name, new Date(entry.btimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z'));
     case 'displayname':
-      return el(escapeXml(entry.path === '/' ? '' : entry.name));
+      return element(name, escapeXml(entry.path === '/' ? '' : entry.name));
     case 'supportedlock':
-      return el(SUPPORTED_LOCK);
+      return element(name, SUPPORTED_LOCK);
     case 'lockdiscovery': {
       const covering = ctx.locks.filter((l) => lockCovers(l, entry.path));
-      return el(covering.map((l) => activeLockXml(l, ctx.paths, ctx.now, l.path === entry.path ? isDir : true)).join(''));
+      return element(name, covering.map((l) => activeLockXml(l, ctx.paths, ctx.now, l.path === entry.path ? isDir : true)).join(''));
     }
     case 'quota-available-bytes':
-      return isDir && ctx.quota && ctx.quota.available !== null ? el(String(ctx.quota.available)) : undefined;
+      return isDir && ctx.quota && ctx.quota.available !== null ? element(name, String(ctx.quota.available)) : undefined;
     case 'quota-used-bytes':
-      return isDir && ctx.quota ? el(String(ctx.quota.used)) : undefined;
+      return isDir && ctx.quota ? element(name, String(ctx.quota.used)) : undefined;
   }
 }
 

@@ -64,27 +64,28 @@ async function deadProperties(env: DavEnv, ctx: DavContext, entry: Entry) {
   }
 }
 
+function addTo(groups: PropstatGroups, status: number, value: string): void {
+  const list = groups.get(status);
+  if (list) list.push(value);
+  else groups.set(status, [value]);
+}
+
 async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Request, propCtx: PropertyContext): Promise<string> {
   const groups: PropstatGroups = new Map();
-  const add = (status: number, value: string) => {
-    const list = groups.get(status);
-    if (list) list.push(value);
-    else groups.set(status, [value]);
-  };
   const href = env.paths.hrefOfEntry(entry);
   if (query.kind === 'propname') {
-    for (const n of liveNames(entry, propCtx)) add(200, n);
-    for (const p of await deadProperties(env, ctx, entry)) add(200, emptyElement(p.namespace, p.name));
+    for (const n of liveNames(entry, propCtx)) addTo(groups, 200, n);
+    for (const p of await deadProperties(env, ctx, entry)) addTo(groups, 200, emptyElement(p.namespace, p.name));
     return propstatResponse(href, groups);
   }
   if (query.kind === 'allprop') {
-    for (const v of allLiveProperties(entry, propCtx)) add(200, v);
+    for (const v of allLiveProperties(entry, propCtx)) addTo(groups, 200, v);
     const dead = await deadProperties(env, ctx, entry);
-    for (const p of dead) add(200, p.value);
+    for (const p of dead) addTo(groups, 200, p.value);
     for (const inc of query.include) {
       if (inc.namespace === DAV_NS && isLiveProperty(inc.name) && (inc.name === 'quota-available-bytes' || inc.name === 'quota-used-bytes')) {
         const v = liveProperty(inc.name, entry, propCtx);
-        if (v !== undefined) add(200, v);
+        if (v !== undefined) addTo(groups, 200, v);
       }
     }
     if (groups.size === 0) groups.set(200, []);
@@ -96,17 +97,17 @@ async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Reque
     if (n.namespace === DAV_NS && isLiveProperty(n.name)) {
       const v = liveProperty(n.name, entry, propCtx);
       if (v !== undefined) {
-        add(200, v);
+        addTo(groups, 200, v);
         continue;
       }
     } else {
       const found = dead.find((p) => p.namespace === n.namespace && p.name === n.name);
       if (found) {
-        add(200, found.value);
+        addTo(groups, 200, found.value);
         continue;
       }
     }
-    add(404, emptyElement(n.namespace, n.name));
+    addTo(groups, 404, emptyElement(n.namespace, n.name));
   }
   if (groups.size === 0) groups.set(200, []);
   return propstatResponse(href, groups);
