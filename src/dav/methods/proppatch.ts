@@ -50,6 +50,8 @@ export async function proppatch(env: DavEnv, request: FastifyRequest, reply: Fas
     groups.set(status, list);
   };
   if (protectedKeys.size > 0) {
+    // Nothing is applied, but permission and lock failures still take precedence over the 207.
+    await env.vfs.patchProperties(ctx, ctx.path, [], []);
     for (const i of instructions) add(protectedKeys.has(key(i.element)) ? 403 : 424, i.element);
     return reply.code(207).type('application/xml; charset=utf-8').send(multistatusBody([propstatResponse(env.paths.hrefOfEntry(entry), groups)]));
   }
