@@ -4,7 +4,8 @@ import { isVfsError } from '../vfs/errors.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { DavStatusError } from './errors.js';
 import { evaluateIf, parseIfHeader, submittedTokens, type IfList, type ResourceState } from './if-header.js';
-import { header, type DavContext, type DavPaths } from './request.js';
+import { header, type DavContext } from './headers.js';
+import type { DavPaths } from './paths.js';
 import { decodeXmlBody, parseXml, type XmlElement } from './xml-parse.js';
 
 /** Everything a method handler needs; built once by the plugin. */

@@ -15,7 +15,7 @@ import { propfind } from './methods/propfind.js';
 import { proppatch } from './methods/proppatch.js';
 import { put } from './methods/put.js';
 import { unlock } from './methods/unlock.js';
-import { DavPaths } from './request.js';
+import { DavPaths } from './paths.js';
 
 export interface DavOptions {
   vfs: Vfs;

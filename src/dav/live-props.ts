@@ -3,7 +3,7 @@ import { quoteEtag } from '../http/etag-header.js';
 import type { LockRecord } from '../vfs/metadata/store.js';
 import { isWithin } from '../vfs/path.js';
 import type { Entry } from '../vfs/types.js';
-import type { DavPaths } from './request.js';
+import type { DavPaths } from './paths.js';
 import { escapeXml } from './xml-write.js';
 
 /** Live properties in the DAV: namespace (RFC 4918 §15, RFC 4331). All are protected. */

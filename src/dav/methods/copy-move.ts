@@ -4,7 +4,7 @@ import { isWithin } from '../../vfs/path.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { header, parseDepth, parseOverwrite } from '../request.js';
+import { header, parseDepth, parseOverwrite } from '../headers.js';
 
 /**
  * COPY and MOVE (RFC 4918 §9.8, §9.9): 201 when the destination is new, 204

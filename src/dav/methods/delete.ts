@@ -3,7 +3,7 @@ import { strongTags } from '../../http/etag-header.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { header } from '../request.js';
+import { header } from '../headers.js';
 
 /**
  * DELETE (RFC 4918 §9.6): a collection goes with all its members, in one

@@ -6,7 +6,7 @@ import { prepare, readXml } from '../env.js';
 import { DavStatusError } from '../errors.js';
 import { activeLockXml } from '../live-props.js';
 import { XML_DECLARATION } from '../multistatus.js';
-import { parseDepth, parseTimeout } from '../request.js';
+import { parseDepth, parseTimeout } from '../headers.js';
 import { childDav, elements, isDav, type XmlElement } from '../xml-parse.js';
 import { serializeElement } from '../xml-write.js';
 

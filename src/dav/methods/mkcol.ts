@@ -3,7 +3,7 @@ import { isVfsError } from '../../vfs/errors.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { hasBody } from '../request.js';
+import { hasBody } from '../headers.js';
 
 /** MKCOL (RFC 4918 §9.3): 201; 405 when the URL is mapped, 409 without a parent, 415 with a body. */
 export async function mkcol(env: DavEnv, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -6,7 +6,7 @@ import { prepare, readXml } from '../env.js';
 import { DavStatusError } from '../errors.js';
 import { allLiveProperties, isLiveProperty, liveNames, liveProperty, type PropertyContext } from '../live-props.js';
 import { multistatusStream, propstatResponse, type PropstatGroups } from '../multistatus.js';
-import { parseDepth, type DavContext } from '../request.js';
+import { parseDepth, type DavContext } from '../headers.js';
 import { DAV_NS, elements, isDav, type XmlElement } from '../xml-parse.js';
 import { emptyElement } from '../xml-write.js';
 

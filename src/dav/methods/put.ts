@@ -4,7 +4,7 @@ import { VfsError } from '../../vfs/errors.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { header } from '../request.js';
+import { header } from '../headers.js';
 
 /** Length the client announced; macOS Finder sends chunked bodies with X-Expected-Entity-Length. */
 function declaredLength(request: FastifyRequest): number | undefined {

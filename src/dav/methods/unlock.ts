@@ -3,7 +3,7 @@ import { isVfsError } from '../../vfs/errors.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { header } from '../request.js';
+import { header } from '../headers.js';
 
 /** UNLOCK (RFC 4918 §9.11): 204; 400 without a Lock-Token; 409 when the token does not cover the URL. */
 export async function unlock(env: DavEnv, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
