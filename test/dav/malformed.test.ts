@@ -82,3 +82,35 @@ test('malformed: the server is still healthy afterwards', async () => {
   const r = await fetch(server.url + '/health');
   assert.equal(r.status, 200);
 });
+
+test('malformed: mutated request bodies and headers never answer 5xx (seeded, deterministic)', async () => {
+  let seed = 20261122;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const bodies: Array<[string, string]> = [
+    ['PROPFIND', '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><Z:x xmlns:Z="urn:z"/></D:prop></D:propfind>'],
+    ['PROPPATCH', '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><Z:x xmlns:Z="urn:z" xml:lang="en">v</Z:x></D:prop></D:set><D:remove><D:prop><Z:y xmlns:Z="urn:z"/></D:prop></D:remove></D:propertyupdate>'],
+    ['LOCK', LOCKINFO('exclusive')],
+  ];
+  const junk = ['<', '>', '&', '"', ':', 'xmlns', '<!DOCTYPE', ']]>', '\u0000', '\uFFFE', '&#0;', '&#x110000;', '</D:prop>', 'D:', ' '];
+  const headerValues: Record<string, string[]> = {
+    depth: ['0', '1', 'infinity', '-1', 'x', ''],
+    if: ['(<urn:a>)', '(Not)', '<>', '([', '(<a>) <b>', 'Not <a>'],
+    timeout: ['Second-1', 'Second-99999999999999', 'Infinite', 'Second-', 'x'],
+    overwrite: ['T', 'F', 'X'],
+  };
+  for (let i = 0; i < 300; i++) {
+    const [method, base] = bodies[i % bodies.length]!;
+    let body = base;
+    for (let k = 0; k < 3; k++) {
+      const at = Math.floor(random() * body.length);
+      const cut = Math.floor(random() * 6);
+      body = body.slice(0, at) + junk[Math.floor(random() * junk.length)]! + body.slice(at + cut);
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, values] of Object.entries(headerValues)) if (random() < 0.3) headers[name] = values[Math.floor(random() * values.length)]!;
+    const r = await dav(server, method, '/dav/m/fuzz.txt', { headers, body });
+    await r.arrayBuffer();
+    assert.ok(r.status < 500, `${method} ${JSON.stringify(headers)} ${JSON.stringify(body)} → ${r.status}`);
+    if (method === 'LOCK' && r.headers.get('lock-token')) await dav(server, 'UNLOCK', '/dav/m/fuzz.txt', { headers: { 'lock-token': r.headers.get('lock-token')! } });
+  }
+});
