@@ -11,6 +11,7 @@ import type { MetadataStore } from './metadata/store.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs } from './vfs.js';
+import { BlobCache } from './blob-cache.js';
 import type { Metrics } from '../observability/metrics.js';
 import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
@@ -76,6 +77,7 @@ export async function buildVfs(config: Config, options: BuildOptions): Promise<V
     store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
     backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
+    blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });
