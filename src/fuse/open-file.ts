@@ -1,0 +1,140 @@
+import { createWriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ReadAhead } from './read-ahead.js';
+import type { RestClient } from './rest-client.js';
+
+let spoolCounter = 0;
+
+/**
+ * One remote file opened through the mount, shared by all handles open on it,
+ * so that a read through one handle sees a write through another.
+ *
+ * Writes go to a local spool file (write-back); `flush` uploads it with one
+ * streamed PUT. Until the first write the file is read from the server through
+ * a read-ahead window; after it, from the spool. Memory does not depend on the
+ * file size either way.
+ */
+export class OpenFile {
+  refs = 0;
+  private spool: { handle: FileHandle; file: string } | null = null;
+  private spooling: Promise<FileHandle> | null = null;
+  private size: number;
+  private dirty = false;
+  /** An mtime set (utimens) while unflushed writes were pending: it goes with the upload. */
+  private pendingMtimeMs: number | undefined;
+  private lastWriteMs = 0;
+  private serial: Promise<unknown> = Promise.resolve();
+  readonly reader: ReadAhead;
+
+  constructor(
+    public path: string,
+    remoteSize: number,
+    private readonly client: RestClient,
+    private readonly spoolDir: string,
+  ) {
+    this.size = remoteSize;
+    this.reader = new ReadAhead((start, length) => this.client.readRange(this.path, start, length));
+  }
+
+  /** Runs mutations one at a time (materialising the spool, truncating, uploading). */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(task, task);
+    this.serial = run.catch(() => {});
+    return run;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  /** Size and mtime the kernel must see while local changes are not uploaded yet. */
+  localAttributes(): { size: number; mtimeMs: number } | null {
+    if (!this.spool) return null;
+    return { size: this.size, mtimeMs: this.pendingMtimeMs ?? this.lastWriteMs };
+  }
+
+  /** The spool file, filled with the remote content first unless the caller is about to empty it. */
+  private ensureSpool(willTruncateTo?: number): Promise<FileHandle> {
+    if (this.spool) return Promise.resolve(this.spool.handle);
+    this.spooling ??= (async () => {
+      const file = path.join(this.spoolDir, `${process.pid}-${++spoolCounter}`);
+      if (this.size > 0 && willTruncateTo !== 0) {
+        await this.client.download(this.path, createWriteStream(file, { mode: 0o600 }));
+      }
+      const handle = await open(file, this.size > 0 && willTruncateTo !== 0 ? 'r+' : 'w+', 0o600);
+      this.size = (await handle.stat()).size;
+      this.spool = { handle, file };
+      return handle;
+    })();
+    this.spooling.catch(() => {
+      this.spooling = null;
+    });
+    return this.spooling;
+  }
+
+  async read(target: Buffer, length: number, offset: number): Promise<number> {
+    if (!this.spool) return this.reader.read(target, length, offset);
+    const { bytesRead } = await this.spool.handle.read(target, 0, length, offset);
+    return bytesRead;
+  }
+
+  async write(data: Buffer, length: number, offset: number): Promise<number> {
+    const handle = this.spool?.handle ?? (await this.exclusive(() => this.ensureSpool()));
+    const { bytesWritten } = await handle.write(data, 0, length, offset);
+    this.size = Math.max(this.size, offset + bytesWritten);
+    this.markWritten();
+    return bytesWritten;
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.exclusive(async () => {
+      const handle = await this.ensureSpool(size);
+      await handle.truncate(size);
+      this.size = size;
+      this.markWritten();
+    });
+  }
+
+  private markWritten(): void {
+    this.dirty = true;
+    this.lastWriteMs = Date.now();
+    // A write after a utimens makes the file "modified now" again, as on a local disk.
+    this.pendingMtimeMs = undefined;
+  }
+
+  /** Records an mtime while writes are unflushed; returns false when there is nothing pending (set it on the server directly). */
+  deferMtime(mtimeMs: number): boolean {
+    if (!this.dirty) return false;
+    this.pendingMtimeMs = mtimeMs;
+    return true;
+  }
+
+  /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile). */
+  flush(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.dirty || !this.spool) return false;
+      // Cleared first: a write racing with the upload marks the file dirty again.
+      this.dirty = false;
+      try {
+        await this.client.upload(this.path, this.spool.file, this.size, { mtimeMs: this.pendingMtimeMs });
+      } catch (err) {
+        this.dirty = true;
+        throw err;
+      }
+      this.pendingMtimeMs = undefined;
+      this.reader.reset();
+      return true;
+    });
+  }
+
+  /** Drops the spool; called when the last handle is released (after a flush). */
+  async dispose(): Promise<void> {
+    const spool = this.spool;
+    this.spool = null;
+    this.spooling = null;
+    if (!spool) return;
+    await spool.handle.close().catch(() => {});
+    await rm(spool.file, { force: true });
+  }
+}
