@@ -26,15 +26,31 @@ export class OpenFile {
   private lastWriteMs = 0;
   private serial: Promise<unknown> = Promise.resolve();
   readonly reader: ReadAhead;
+  /**
+   * Set for a file created through the mount and not uploaded yet: the create
+   * costs no request of its own, the first upload (flush on close) creates it
+   * with this mode. One PUT per new file instead of two.
+   */
+  private createMode: number | null = null;
 
   constructor(
     public path: string,
     remoteSize: number,
     private readonly client: RestClient,
     private readonly spoolDir: string,
+    options: { createMode?: number } = {},
   ) {
     this.size = remoteSize;
     this.reader = new ReadAhead((start, length) => this.client.readRange(this.path, start, length));
+    if (options.createMode !== undefined) {
+      this.createMode = options.createMode;
+      this.markWritten();
+    }
+  }
+
+  /** The mode of a file that exists only here so far (created, not yet uploaded), or null. */
+  get pendingCreateMode(): number | null {
+    return this.createMode;
   }
 
   /** Runs mutations one at a time (materialising the spool, truncating, uploading). */
@@ -50,13 +66,14 @@ export class OpenFile {
 
   /** Size and mtime the kernel must see while local changes are not uploaded yet. */
   localAttributes(): { size: number; mtimeMs: number } | null {
-    if (!this.spool) return null;
+    if (!this.spool && this.createMode === null) return null;
     return { size: this.size, mtimeMs: this.pendingMtimeMs ?? this.lastWriteMs };
   }
 
   /** The spool file, filled with the remote content first unless the caller is about to empty it. */
   private ensureSpool(willTruncateTo?: number): Promise<FileHandle> {
     if (this.spool) return Promise.resolve(this.spool.handle);
+    if (this.createMode !== null) willTruncateTo = 0;
     this.spooling ??= (async () => {
       const file = path.join(this.spoolDir, `${process.pid}-${++spoolCounter}`);
       if (this.size > 0 && willTruncateTo !== 0) {
@@ -74,6 +91,7 @@ export class OpenFile {
   }
 
   async read(target: Buffer, length: number, offset: number): Promise<number> {
+    if (!this.spool && this.createMode !== null) return 0;
     if (!this.spool) return this.reader.read(target, length, offset);
     const { bytesRead } = await this.spool.handle.read(target, 0, length, offset);
     return bytesRead;
@@ -113,15 +131,17 @@ export class OpenFile {
   /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile). */
   flush(): Promise<boolean> {
     return this.exclusive(async () => {
-      if (!this.dirty || !this.spool) return false;
+      if (!this.dirty) return false;
+      const spool = this.spool ?? { file: '' };
       // Cleared first: a write racing with the upload marks the file dirty again.
       this.dirty = false;
       try {
-        await this.client.upload(this.path, this.spool.file, this.size, { mtimeMs: this.pendingMtimeMs });
+        await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined });
       } catch (err) {
         this.dirty = true;
         throw err;
       }
+      this.createMode = null;
       this.pendingMtimeMs = undefined;
       this.reader.reset();
       return true;

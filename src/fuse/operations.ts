@@ -99,6 +99,8 @@ export class CallFsOperations {
   }
 
   private async lookup(path: string): Promise<RemoteEntry | null> {
+    const pending = this.pendingCreate(path);
+    if (pending) return pending;
     const cached = this.attrs.get(path);
     if (cached !== undefined) return cached;
     const siblings = path === '/' ? undefined : this.listings.get(parentOf(path));
@@ -114,6 +116,19 @@ export class CallFsOperations {
       }
       throw err;
     }
+  }
+
+  /** A file created here and not uploaded yet, as an entry (it exists for the kernel already). */
+  private pendingCreate(path: string): RemoteEntry | null {
+    const mode = this.openFiles.get(path)?.pendingCreateMode;
+    if (mode === null || mode === undefined) return null;
+    return { name: nameOf(path), type: 'file', size: 0, mode, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: Date.now() };
+  }
+
+  /** Uploads a file that exists only here yet, before an operation that needs it on the server. */
+  private async materialize(path: string): Promise<void> {
+    const file = this.openFiles.get(path);
+    if (file && file.pendingCreateMode !== null) await this.upload(file);
   }
 
   private async existing(path: string): Promise<RemoteEntry> {
@@ -149,7 +164,14 @@ export class CallFsOperations {
     const self = await this.existing(path);
     const names = ['.', '..'];
     const stats = [toStat(self, null), toStat(self, null)];
-    for (const entry of entries) {
+    const prefix = path === '/' ? '/' : `${path}/`;
+    const listed = new Set(entries.map((e) => e.name));
+    const pending: RemoteEntry[] = [];
+    for (const open of this.openFiles.keys()) {
+      const name = open.slice(prefix.length);
+      if (open.startsWith(prefix) && !name.includes('/') && !listed.has(name)) pending.push(...[this.pendingCreate(open)].filter((e) => e !== null));
+    }
+    for (const entry of [...entries, ...pending]) {
       const child = path === '/' ? `/${entry.name}` : `${path}/${entry.name}`;
       names.push(entry.name);
       stats.push(toStat(entry, this.openFiles.get(child)?.localAttributes() ?? null));
@@ -157,10 +179,10 @@ export class CallFsOperations {
     return { names, stats };
   }
 
-  private attach(path: string, remoteSize: number): number {
+  private attach(path: string, remoteSize: number, createMode?: number): number {
     let file = this.openFiles.get(path);
     if (!file) {
-      file = new OpenFile(path, remoteSize, this.client, this.settings.spoolDir);
+      file = new OpenFile(path, remoteSize, this.client, this.settings.spoolDir, { createMode });
       this.openFiles.set(path, file);
     }
     file.refs++;
@@ -181,10 +203,16 @@ export class CallFsOperations {
 
   async create(path: string, mode: number): Promise<number> {
     this.writable();
-    // Created on the server at once, so that errors (permissions, a missing parent) come from open(2).
-    await this.client.putEmpty(path, mode);
+    const parent = await this.existing(parentOf(path));
+    if (parent.type !== 'directory') throw fail(ERRNO.ENOTDIR, `${parentOf(path)} is not a directory`);
+    const existing = this.openFiles.get(path);
+    if (existing) {
+      // Another handle has it open: O_CREAT on an existing file opens (and the kernel truncates if asked).
+      return this.attach(path, 0);
+    }
+    // Uploaded on the first flush (one PUT per new file); until then it exists for the kernel only.
     this.changed(path);
-    return this.attach(path, 0);
+    return this.attach(path, 0, mode & 0o7777);
   }
 
   read(_path: string, fh: number, target: Buffer, length: number, offset: number): Promise<number> {
@@ -269,10 +297,12 @@ export class CallFsOperations {
     // The server keeps no atime: an atime-only change (touch -a) leaves everything as it is.
     if (mtimeMs === null) return;
     if (this.openFiles.get(path)?.deferMtime(mtimeMs)) return;
+    await this.materialize(path);
     await this.patchAttributes(path, { mtime: new Date(mtimeMs).toISOString() });
   }
 
   async chmod(path: string, mode: number): Promise<void> {
+    await this.materialize(path);
     await this.patchAttributes(path, { mode: mode & 0o7777 });
   }
 
@@ -281,6 +311,7 @@ export class CallFsOperations {
     if (uid !== UNCHANGED_ID && uid !== -1) body.uid = uid;
     if (gid !== UNCHANGED_ID && gid !== -1) body.gid = gid;
     if (Object.keys(body).length === 0) return;
+    await this.materialize(path);
     await this.patchAttributes(path, body);
   }
 
@@ -297,6 +328,7 @@ export class CallFsOperations {
     this.writable();
     const entry = await this.existing(path);
     if (entry.type === 'directory') throw fail(ERRNO.EISDIR, `${path} is a directory`);
+    await this.materialize(path);
     try {
       await this.client.remove(path);
     } finally {
@@ -323,6 +355,7 @@ export class CallFsOperations {
   async rename(from: string, to: string): Promise<void> {
     this.writable();
     if (from === to) return;
+    await this.materialize(from);
     const source = await this.fresh(from);
     if (!source) throw fail(ERRNO.ENOENT, `no such file or directory: ${from}`);
     const target = await this.fresh(to);
