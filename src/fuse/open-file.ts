@@ -64,9 +64,9 @@ export class OpenFile {
     return this.dirty;
   }
 
-  /** Size and mtime the kernel must see while local changes are not uploaded yet. */
+  /** Size and mtime the kernel must see while local changes are not uploaded yet; after the upload the server's are right. */
   localAttributes(): { size: number; mtimeMs: number } | null {
-    if (!this.spool && this.createMode === null) return null;
+    if (!this.dirty) return null;
     return { size: this.size, mtimeMs: this.pendingMtimeMs ?? this.lastWriteMs };
   }
 
