@@ -10,8 +10,9 @@ export class ReadAhead {
 
   constructor(
     private readonly fetchRange: (start: number, length: number) => Promise<Buffer>,
-    private readonly chunkSize = 4 * 1024 * 1024,
-    private readonly ahead = 2,
+    // 2 MiB chunks, 3 fetched ahead: an 8 MiB window in flight keeps a sequential read streaming.
+    private readonly chunkSize = 2 * 1024 * 1024,
+    private readonly ahead = 3,
   ) {}
 
   private chunk(index: number): Promise<Buffer> {
