@@ -11,8 +11,9 @@
 // another version, or absent FUSE headers only print a warning.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PACKAGE = '@cocalc/fuse-native';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,14 +96,27 @@ function rebuild(dir) {
   return true;
 }
 
+/** Where node would load the package from (it may be hoisted above this package's node_modules). */
+export function packageDir() {
+  try {
+    return path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${PACKAGE}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+export function patchFileFor(version) {
+  return path.join(root, 'patches', `${PACKAGE.replace('/', '+')}+${version}.patch`);
+}
+
 function main() {
-  const dir = path.join(root, 'node_modules', PACKAGE);
-  if (!existsSync(path.join(dir, 'package.json'))) {
+  const dir = packageDir();
+  if (!dir) {
     log(`${PACKAGE} is not installed (optional dependency); nothing to patch`);
     return;
   }
   const { version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
-  const patchFile = path.join(root, 'patches', `${PACKAGE.replace('/', '+')}+${version}.patch`);
+  const patchFile = patchFileFor(version);
   if (!existsSync(patchFile)) {
     log(`no patch for ${PACKAGE} ${version} (expected ${path.relative(root, patchFile)}); mtime handling may be broken`);
     return;
@@ -121,8 +135,10 @@ function main() {
   if (stale || changed) rebuild(dir);
 }
 
-try {
-  main();
-} catch (err) {
-  log(`could not patch: ${err instanceof Error ? err.message : String(err)}`);
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  try {
+    main();
+  } catch (err) {
+    log(`could not patch: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
