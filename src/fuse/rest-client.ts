@@ -6,6 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { encodePath } from '../rest/errors.js';
 import { ERRNO, RemoteError, remoteErrorOf } from './errno.js';
 
+/** Bytes as a list of buffers. */
+export interface ByteParts {
+  parts: Buffer[];
+  length: number;
+}
+
 /** A file or directory as the server describes it (HEAD headers or a listing item). */
 export interface RemoteEntry {
   name: string;
@@ -193,18 +199,22 @@ export class RestClient {
     return out;
   }
 
-  /** Bytes [start, start + length) of a file; fewer at the end of the file, none past it. */
-  async readRange(path: string, start: number, length: number): Promise<Buffer> {
+  /**
+   * Bytes [start, start + length) of a file, fewer at the end of the file, none
+   * past it; as the socket's own chunks, not copied into one big buffer (big
+   * allocations fragment the allocator and inflate the footprint).
+   */
+  async readRange(path: string, start: number, length: number): Promise<ByteParts> {
     let res: IncomingMessage;
     try {
       res = await this.send({ method: 'GET', url: this.url('/v1/files', path), headers: { range: `bytes=${start}-${start + length - 1}` } });
     } catch (err) {
-      if (err instanceof RemoteError && err.status === 416) return Buffer.alloc(0);
+      if (err instanceof RemoteError && err.status === 416) return { parts: [], length: 0 };
       throw err;
     }
     // 200 means the server sent the whole file; skip to the range.
     let skip = res.statusCode === 206 ? 0 : start;
-    const out = Buffer.allocUnsafe(length);
+    const parts: Buffer[] = [];
     let filled = 0;
     for await (const raw of res) {
       let chunk = raw as Buffer;
@@ -213,15 +223,15 @@ export class RestClient {
         chunk = chunk.subarray(dropped);
         skip -= dropped;
       }
-      const take = Math.min(chunk.length, length - filled);
-      chunk.copy(out, filled, 0, take);
-      filled += take;
+      if (chunk.length > length - filled) chunk = chunk.subarray(0, length - filled);
+      if (chunk.length > 0) parts.push(chunk);
+      filled += chunk.length;
       if (filled === length) {
         res.destroy();
         break;
       }
     }
-    return out.subarray(0, filled);
+    return { parts, length: filled };
   }
 
   /** Streams a whole file into `sink`. */
@@ -235,7 +245,8 @@ export class RestClient {
     const headers: Record<string, string> = { 'content-length': String(size), 'content-type': 'application/octet-stream' };
     if (attrs.mtimeMs !== undefined) headers['x-callfs-mtime'] = new Date(attrs.mtimeMs).toISOString();
     if (attrs.mode !== undefined) headers['x-callfs-mode'] = (attrs.mode & 0o7777).toString(8).padStart(4, '0');
-    await this.drain({ method: 'PUT', url: this.url('/v1/files', path), headers, body: () => (size === 0 ? Buffer.alloc(0) : createReadStream(localFile)) });
+    const body = () => (size === 0 ? Buffer.alloc(0) : createReadStream(localFile, { highWaterMark: 256 * 1024 }));
+    await this.drain({ method: 'PUT', url: this.url('/v1/files', path), headers, body });
   }
 
   /** Creates or empties a file. */
