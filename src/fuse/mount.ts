@@ -114,7 +114,9 @@ export async function runMount(options: MountOptions): Promise<void> {
     const failed = await ops.flushAll();
     if (unmountNeeded) await unmountFuse(fuse);
     client.close();
-    rmSync(spoolDir, { recursive: true, force: true });
+    // Spool files of uploads that failed are the only copy of that data: keep them then.
+    if (failed.length === 0 && !ops.keptSpoolFiles) rmSync(spoolDir, { recursive: true, force: true });
+    else log(`content that could not be uploaded is kept in ${spoolDir}`);
     process.exit(failed.length ? 1 : 0);
   };
   // Noticing `callfs unmount` / fusermount -u from outside; also keeps the process alive.

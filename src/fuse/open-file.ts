@@ -32,6 +32,8 @@ export class OpenFile {
    * with this mode. One PUT per new file instead of two.
    */
   private createMode: number | null = null;
+  /** Replaced by a rename onto its path: its pending writes belong to no name any more. */
+  private detached = false;
 
   constructor(
     public path: string,
@@ -62,6 +64,11 @@ export class OpenFile {
 
   get isDirty(): boolean {
     return this.dirty;
+  }
+
+  /** Another file was renamed over this one while it was open: never upload it again. */
+  detach(): void {
+    this.detached = true;
   }
 
   /** Size and mtime the kernel must see while local changes are not uploaded yet; after the upload the server's are right. */
@@ -131,7 +138,7 @@ export class OpenFile {
   /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile). */
   flush(): Promise<boolean> {
     return this.exclusive(async () => {
-      if (!this.dirty) return false;
+      if (!this.dirty || this.detached) return false;
       const spool = this.spool ?? { file: '' };
       // Cleared first: a write racing with the upload marks the file dirty again.
       this.dirty = false;
@@ -148,13 +155,19 @@ export class OpenFile {
     });
   }
 
-  /** Drops the spool; called when the last handle is released (after a flush). */
-  async dispose(): Promise<void> {
+  /**
+   * Drops the spool; called when the last handle is released (after a flush).
+   * Content that could not be uploaded is not thrown away: the spool file stays
+   * and its path is returned.
+   */
+  async dispose(): Promise<string | null> {
     const spool = this.spool;
     this.spool = null;
     this.spooling = null;
-    if (!spool) return;
+    if (!spool) return null;
     await spool.handle.close().catch(() => {});
+    if (this.dirty && !this.detached) return spool.file;
     await rm(spool.file, { force: true });
+    return null;
   }
 }

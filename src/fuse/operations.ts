@@ -73,6 +73,8 @@ export class CallFsOperations {
   private readonly handles = new Map<number, OpenFile>();
   private readonly openFiles = new Map<string, OpenFile>();
   private nextHandle = 1;
+  /** A release kept a spool file whose upload failed (the spool directory must then survive the unmount). */
+  keptSpoolFiles = false;
 
   constructor(
     private readonly client: RestClient,
@@ -246,7 +248,11 @@ export class CallFsOperations {
     } finally {
       if (file.refs === 0) {
         if (this.openFiles.get(file.path) === file) this.openFiles.delete(file.path);
-        await file.dispose();
+        const kept = await file.dispose();
+        if (kept) {
+          this.keptSpoolFiles = true;
+          this.settings.log(`could not upload ${file.path}; its content is kept in ${kept}`);
+        }
       }
     }
   }
@@ -379,6 +385,8 @@ export class CallFsOperations {
       const moved = path === from ? to : path.startsWith(from + '/') ? to + path.slice(from.length) : null;
       if (moved === null) continue;
       this.openFiles.delete(path);
+      const displaced = this.openFiles.get(moved);
+      if (displaced && displaced !== file) displaced.detach();
       file.path = moved;
       this.openFiles.set(moved, file);
     }

@@ -20,7 +20,7 @@ function copyOut(data: ByteParts, target: Buffer, at: number, from: number, n: n
 /**
  * Reads of a remote file through a small window of fixed-size chunks fetched
  * with Range GETs. A read that finds its chunk prefetches the next ones, so a
- * sequential read streams while memory stays at `maxChunks` chunks whatever the
+ * sequential read streams while memory stays at a few chunks whatever the
  * file size. Kernel reads arrive out of order under read-ahead; chunks make
  * that harmless.
  */
