@@ -160,6 +160,23 @@ describe('callfs mount: files and directories', () => {
     assert.equal(await errCode(writeFile(mnt('e/file/x'), 'x')), 'ENOTDIR');
   });
 
+  it('drops the pending writes of an open file that another file was renamed over', async () => {
+    await writeFile(mnt('replacement'), 'the replacement');
+    const fh = await open(mnt('replaced'), 'w');
+    await fh.write('unflushed writes of the replaced file');
+    await rename(mnt('replacement'), mnt('replaced'));
+    await fh.close();
+    assert.equal((await restBody('/replaced')).toString(), 'the replacement');
+    assert.equal(await readFile(mnt('replaced'), 'utf8'), 'the replacement');
+  });
+
+  it('answers statfs with usable numbers (df works)', async () => {
+    const out = await sh(`df -P ${mount.mountpoint} | tail -1`);
+    const [fs, blocks, , available] = out.trim().split(/\s+/);
+    assert.equal(fs, 'callfs');
+    assert.ok(Number(blocks) > 0 && Number(available) > 0, out);
+  });
+
   it('shows changes made over REST within the cache TTL', async () => {
     await writeFile(mnt('shared.txt'), 'from the mount');
     assert.equal(await readFile(mnt('shared.txt'), 'utf8'), 'from the mount');

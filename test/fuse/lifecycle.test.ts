@@ -74,10 +74,10 @@ describe('callfs mount: failures and unmounting', () => {
     writer.kill('SIGKILL');
   });
 
-  it('callfs unmount unmounts, and the mount process exits', async () => {
+  it('callfs unmount unmounts, and the mount process exits (API key from CALLFS_API_KEY)', async () => {
     const server = await startTestServer();
     cleanups.push(() => server.close());
-    const mount = await startMount(server.url);
+    const mount = await startMount(server.url, [], { keyFromEnv: true });
     cleanups.push(() => mount.stop());
     await writeFile(path.join(mount.mountpoint, 'f'), 'data');
     await sh(`node --import tsx src/cli.ts unmount ${mount.mountpoint}`);
@@ -92,6 +92,10 @@ describe('callfs mount: failures and unmounting', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const stderr = await shFails(`node --import tsx src/cli.ts mount http://127.0.0.1:1 ${dir} --timeout 2`);
     assert.match(stderr, /cannot use http:\/\/127\.0\.0\.1:1/);
+    assert.equal(isFuseMounted(dir), false);
+    const server = await startTestServer();
+    cleanups.push(() => server.close());
+    assert.match(await shFails(`node --import tsx src/cli.ts mount ${server.url} ${dir} --api-key wrong-key`), /cannot use .*401/);
     assert.equal(isFuseMounted(dir), false);
   });
 });

@@ -32,11 +32,14 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 /** Spawns the real CLI (`callfs mount`) as a child process and waits until the kernel lists the mount. */
-export async function startMount(serverUrl: string, args: string[] = [], mountpoint?: string): Promise<TestMount> {
+export async function startMount(serverUrl: string, args: string[] = [], options: { mountpoint?: string; keyFromEnv?: boolean } = {}): Promise<TestMount> {
+  const { mountpoint } = options;
   if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: the FUSE tests need a kernel with FUSE (modprobe fuse) and fuse3/libfuse2 installed');
   const dir = mountpoint ?? (await mkdtemp(path.join(tmpdir(), 'callfs-mnt-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'mount', serverUrl, dir, '--api-key', ADMIN_KEY, ...args], {
+  const key = options.keyFromEnv ? [] : ['--api-key', ADMIN_KEY];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'mount', serverUrl, dir, ...key, ...args], {
     cwd: repoRoot,
+    env: { ...process.env, CALLFS_API_KEY: options.keyFromEnv ? ADMIN_KEY : '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
