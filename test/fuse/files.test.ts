@@ -191,9 +191,12 @@ describe('callfs mount: files and directories', () => {
     assert.ok(Date.now() - start < 5000, `took ${Date.now() - start} ms`);
   });
 
-  it('refuses changes on a --read-only mount with EROFS', async () => {
-    const ro = await startMount(server.url, ['--read-only']);
+  it('refuses changes on a --read-only mount with EROFS; passes -o allow_other', async () => {
+    const ro = await startMount(server.url, ['--read-only', '-o', 'allow_other']);
     try {
+      const options = (await readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === ro.mountpoint)?.split(' ')[3] ?? '';
+      assert.match(options, /(^|,)ro(,|$)/);
+      assert.match(options, /allow_other/);
       assert.equal(await readFile(path.join(ro.mountpoint, 'bin')).then((b) => b.length), 9 * 1024 * 1024 + 123);
       assert.equal(await errCode(writeFile(path.join(ro.mountpoint, 'new'), 'x')), 'EROFS');
       assert.match(await shFails(`mkdir ${path.join(ro.mountpoint, 'nd')}`), /Read-only/);
