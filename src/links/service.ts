@@ -10,7 +10,7 @@ export const MAX_LINK_SECONDS = 86_400;
 const KEEP_EXPIRED_MS = 24 * 3600 * 1000;
 
 export type DownloadOutcome =
-  | { status: 'success'; entry: Entry; stream: Readable }
+  | { status: 'success'; entry: Entry; stream: Readable | Buffer }
   | { status: Exclude<LinkConsumeResult['status'], 'success'> | 'invalid' };
 
 /** Single-use download links: issued for a readable file, consumed exactly once across all nodes. */

@@ -203,7 +203,8 @@ export class Vfs {
 
   async read(ctx: OpContext, path: string, range?: ByteRange): Promise<ReadResult> {
     const { entry, open } = await this.openForRead(ctx, path);
-    return { entry, stream: await open(range) };
+    const content = await open(range);
+    return { entry, stream: Buffer.isBuffer(content) ? Readable.from([content]) : content };
   }
 
   /**
@@ -211,17 +212,26 @@ export class Vfs {
    * exactly the version `entry` describes, even if the file is replaced
    * meanwhile (blobs are immutable), so headers and body always agree.
    */
-  async openForRead(ctx: OpContext, path: string): Promise<{ entry: Entry; open: (range?: ByteRange) => Promise<Readable> }> {
+  async openForRead(ctx: OpContext, path: string): Promise<{ entry: Entry; open: (range?: ByteRange) => Promise<Readable | Buffer> }> {
     const loc = await this.existing(this.store, ctx, path);
     const node = loc.target;
     if (node.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${loc.path}`, { path: loc.path });
     requireAccess(node, loc.path, ctx.principal, R);
-    return { entry: { ...node, path: loc.path }, open: (range) => this.openContent(node, range) };
+    return { entry: { ...node, path: loc.path }, open: (range) => this.readContent(node, range) };
   }
 
   /** Streams the content of a file node (or a range of it). */
   async openContent(node: NodeRecord, range?: ByteRange): Promise<Readable> {
-    if (node.size === 0 || node.blobKey === null) return Readable.from([]);
+    const content = await this.readContent(node, range);
+    return Buffer.isBuffer(content) ? Readable.from([content]) : content;
+  }
+
+  /**
+   * The content of a file node: a Buffer when it is small enough for the
+   * content cache (so a front end can send it in one write), else a stream.
+   */
+  async readContent(node: NodeRecord, range?: ByteRange): Promise<Readable | Buffer> {
+    if (node.size === 0 || node.blobKey === null) return Buffer.alloc(0);
     const span = range ?? { start: 0, end: node.size - 1 };
     const cache = this.blobCache;
     if (cache && node.size <= cache.maxItemBytes && node.backend) {
@@ -233,7 +243,7 @@ export class Vfs {
         if (content.length !== node.size) throw new VfsError('INTERNAL', `content of ${node.name} has ${content.length} bytes, metadata says ${node.size}`);
         cache.set(node.backend, node.blobKey, content);
       }
-      return Readable.from([content.subarray(span.start, span.end + 1)]);
+      return content.subarray(span.start, span.end + 1);
     }
     return this.readerFor(node).read(node.blobKey, span);
   }

@@ -12,6 +12,12 @@ function filesUnder(dir: string): string[] {
     .map((d) => path.join(d.parentPath, d.name));
 }
 
+/** Backend writes that have settled (succeeded or failed, cleanup included). */
+async function settledWrites(t: TestServer): Promise<number> {
+  const { values } = await t.server.metrics.backendOps.get();
+  return values.filter((v) => v.labels.operation === 'create').reduce((a, v) => a + v.value, 0);
+}
+
 describe('REST under hostile input and concurrency', () => {
   let t: TestServer;
   let port: number;
@@ -62,10 +68,11 @@ describe('REST under hostile input and concurrency', () => {
   test('an upload cut off mid-body keeps the previous content and leaves no blob or temp file', async () => {
     await t.request('PUT', '/v1/files/victim.bin', { body: 'the original content' });
     const blobsBefore = filesUnder(path.join(t.dataDir, 'localfs')).sort();
+    const writesBefore = await settledWrites(t);
     await cutUpload(`${t.url}/v1/files/victim.bin`, ADMIN_KEY, 10 * 1024 * 1024, 3 * 1024 * 1024);
     await cutUpload(`${t.url}/v1/files/new-victim.bin`, ADMIN_KEY, 10 * 1024 * 1024, 1024 * 1024);
-    // The server notices the disconnect asynchronously; wait until its temp area is clean.
-    await waitFor(() => filesUnder(path.join(t.dataDir, 'localfs', 'tmp')).length === 0, 'temp files to be removed');
+    // The server notices the disconnects asynchronously: wait until both writes have failed and cleaned up.
+    await waitFor(async () => (await settledWrites(t)) === writesBefore + 2, 'both cut-off writes to settle');
     assert.equal(await (await t.request('GET', '/v1/files/victim.bin')).text(), 'the original content');
     assert.equal((await t.request('HEAD', '/v1/files/new-victim.bin')).status, 404);
     assert.deepEqual(filesUnder(path.join(t.dataDir, 'localfs')).sort(), blobsBefore);
@@ -73,8 +80,10 @@ describe('REST under hostile input and concurrency', () => {
 
   test('a body shorter than its Content-Length never becomes the file', async () => {
     await t.request('PUT', '/v1/files/short.txt', { body: 'keep' });
+    const writesBefore = await settledWrites(t);
     await cutUpload(`${t.url}/v1/files/short.txt`, ADMIN_KEY, 100, 10);
-    await waitFor(() => filesUnder(path.join(t.dataDir, 'localfs', 'tmp')).length === 0, 'temp files to be removed');
+    await waitFor(async () => (await settledWrites(t)) === writesBefore + 1, 'the cut-off write to settle');
+    assert.deepEqual(filesUnder(path.join(t.dataDir, 'localfs', 'tmp')), []);
     assert.equal(await (await t.request('GET', '/v1/files/short.txt')).text(), 'keep');
   });
 
