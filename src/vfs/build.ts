@@ -8,20 +8,36 @@ import { BackendRegistry } from './backends/registry.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
 import type { MetadataStore } from './metadata/store.js';
+import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs } from './vfs.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
-export async function openMetadataStore(config: Config): Promise<MetadataStore> {
+export async function openMetadataStore(config: Config, logger?: Logger): Promise<MetadataStore> {
   switch (config.metadata_store.type) {
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
       await store.migrate();
       return store;
     }
-    case 'postgres':
-      throw new Error('metadata_store.type postgres is not available in this build yet');
+    case 'postgres': {
+      const m = config.metadata_store;
+      const store = new PostgresStore({
+        dsn: m.dsn!,
+        maxOpenConns: m.max_open_conns,
+        maxIdleConns: m.max_idle_conns,
+        connMaxLifetimeSeconds: m.conn_max_lifetime,
+        onPoolError: (err) => logger?.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on demand'),
+      });
+      try {
+        await store.migrate();
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+      return store;
+    }
   }
 }
 
@@ -54,7 +70,7 @@ export function openBackends(config: Config): BackendRegistry {
 }
 
 export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger }): Promise<Vfs> {
-  const store = await openMetadataStore(config);
+  const store = await openMetadataStore(config, options.logger);
   return new Vfs({
     store,
     backends: openBackends(config),
