@@ -48,14 +48,14 @@ export interface PostgresOptions {
 }
 
 // Advisory lock keys (arbitrary constants, "callfs" in ASCII plus a suffix).
-const MIGRATION_LOCK = 0x63616c6c6673_01;
+const MIGRATION_LOCK = 0x63_61_6c_01;
 /**
  * Serialises structural changes (move, removeTree) cluster-wide. Without it two
  * moves on disjoint mutation locks (/a → /b/x and /b → /a/y) could each pass
  * the "not into itself" check and together make a cycle, and a delete could
  * return the blobs of a subtree a concurrent move just took out of it.
  */
-const TREE_LOCK = 0x63616c6c6673_02;
+const TREE_LOCK = 0x63_61_6c_02;
 
 // BIGINT (int8) comes back from node-postgres as a string; every value CallFS stores fits a JS number.
 const types = {
