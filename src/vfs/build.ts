@@ -7,6 +7,7 @@ import { NoopBackend } from './backends/noop.js';
 import { BackendRegistry } from './backends/registry.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
+import { RedisLockManager } from './locks/redis.js';
 import type { MetadataStore } from './metadata/store.js';
 import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
@@ -41,12 +42,25 @@ export async function openMetadataStore(config: Config, logger?: Logger): Promis
   }
 }
 
-export function openLockManager(config: Config): LockManager {
+export function openLockManager(config: Config, logger?: Logger): LockManager {
   switch (config.dlm.type) {
     case 'local':
       return new LocalLockManager(config.dlm.acquire_timeout * 1000);
-    case 'redis':
-      throw new Error('dlm.type redis is not available in this build yet');
+    case 'redis': {
+      const d = config.dlm;
+      return new RedisLockManager({
+        redisAddr: d.redis_addr,
+        password: d.redis_password,
+        keyPrefix: d.key_prefix,
+        lockTimeoutMs: d.lock_timeout * 1000,
+        acquireTimeoutMs: d.acquire_timeout * 1000,
+        retryDelayMs: d.retry_delay * 1000,
+        maxRetries: d.max_retries,
+        connectTimeoutMs: d.connect_timeout * 1000,
+        onLockLost: (key) => logger?.error({ key }, 'a mutation lock expired while held (Redis unreachable for a whole lease)'),
+        onConnectionError: (err) => logger?.warn({ err: err.message }, 'Redis connection error; reconnecting'),
+      });
+    }
   }
 }
 
@@ -74,7 +88,7 @@ export async function buildVfs(config: Config, options: { instanceId: string; lo
   return new Vfs({
     store,
     backends: openBackends(config),
-    locks: openLockManager(config),
+    locks: openLockManager(config, options.logger),
     instanceId: options.instanceId,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });
