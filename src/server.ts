@@ -51,7 +51,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.log);
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
-  const vfs = await buildVfs(config, { instanceId, logger });
+  const vfs = await buildVfs(config, {
+    instanceId,
+    logger,
+    onCacheEvent: (event, size) => {
+      metrics.cacheOps.inc({ operation: event, cache_type: 'metadata' });
+      metrics.cacheSize.set({ cache_type: 'metadata' }, size);
+    },
+  });
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;

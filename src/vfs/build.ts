@@ -7,15 +7,23 @@ import { NoopBackend } from './backends/noop.js';
 import { BackendRegistry } from './backends/registry.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
-import { RedisLockManager } from './locks/redis.js';
+import { RedisLockManager, parseRedisAddr } from './locks/redis.js';
 import type { MetadataStore } from './metadata/store.js';
+import { CachedMetadataStore, type CacheEvent } from './metadata/cached.js';
+import { RedisInvalidationBus } from './metadata/invalidation.js';
 import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs } from './vfs.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
-export async function openMetadataStore(config: Config, logger?: Logger): Promise<MetadataStore> {
+export interface StoreHooks {
+  logger?: Logger;
+  onCacheEvent?: (event: CacheEvent, size: number) => void;
+}
+
+export async function openMetadataStore(config: Config, hooks: StoreHooks = {}): Promise<MetadataStore> {
+  const { logger } = hooks;
   switch (config.metadata_store.type) {
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
@@ -37,9 +45,33 @@ export async function openMetadataStore(config: Config, logger?: Logger): Promis
         await store.close().catch(() => {});
         throw err;
       }
-      return store;
+      return withClusterCache(config, store, hooks);
     }
   }
+}
+
+/**
+ * The per-node metadata cache, for PostgreSQL with Redis: invalidations travel over
+ * `<dlm.key_prefix>invalidate`. Without Redis there is no way to hear other nodes' changes,
+ * so there is no cache (an embedded SQLite lookup is as cheap as a cache hit anyway).
+ */
+function withClusterCache(config: Config, store: MetadataStore, hooks: StoreHooks): MetadataStore {
+  if (config.cache.max_entries === 0 || config.cache.ttl === 0 || config.dlm.type !== 'redis') return store;
+  const d = config.dlm;
+  const bus = new RedisInvalidationBus({
+    ...parseRedisAddr(d.redis_addr),
+    password: d.redis_password,
+    channel: `${d.key_prefix}invalidate`,
+    epochKey: `${d.key_prefix}cache-epoch`,
+    connectTimeoutMs: d.connect_timeout * 1000,
+  });
+  return new CachedMetadataStore(store, {
+    ttlMs: config.cache.ttl * 1000,
+    maxEntries: config.cache.max_entries,
+    bus,
+    onEvent: hooks.onCacheEvent,
+    onPublishError: (err) => hooks.logger?.warn({ err: (err as Error).message }, 'could not announce a metadata change to the other nodes'),
+  });
 }
 
 export function openLockManager(config: Config, logger?: Logger): LockManager {
@@ -83,8 +115,8 @@ export function openBackends(config: Config): BackendRegistry {
   return new BackendRegistry(backends, config.backend.default_backend, mounts);
 }
 
-export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger }): Promise<Vfs> {
-  const store = await openMetadataStore(config, options.logger);
+export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger; onCacheEvent?: StoreHooks['onCacheEvent'] }): Promise<Vfs> {
+  const store = await openMetadataStore(config, { logger: options.logger, onCacheEvent: options.onCacheEvent });
   return new Vfs({
     store,
     backends: openBackends(config),

@@ -51,7 +51,8 @@ class PathMutex extends Mutex {
   }
 }
 
-function parseAddr(addr: string): { host: string; port: number } {
+/** host:port, [v6]:port or a bare host (port 6379). */
+export function parseRedisAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   if (i < 0) return { host: addr, port: 6379 };
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(addr.slice(i + 1)) };
@@ -71,7 +72,7 @@ export class RedisLockManager implements LockManager {
 
   constructor(private readonly options: RedisLockOptions) {
     this.client = new Redis({
-      ...parseAddr(options.redisAddr),
+      ...parseRedisAddr(options.redisAddr),
       password: options.password,
       connectTimeout: options.connectTimeoutMs,
       // Fail commands immediately while disconnected rather than queueing them behind a dead link.
