@@ -12,6 +12,7 @@ import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
 import { sendHttpError } from './rest/errors.js';
+import { ClusterNode } from './cluster/node.js';
 import { buildVfs } from './vfs/build.js';
 import type { Vfs } from './vfs/vfs.js';
 
@@ -51,9 +52,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.log);
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
+  const cluster = new ClusterNode(config, instanceId, logger);
   const vfs = await buildVfs(config, {
     instanceId,
     logger,
+    remoteReader: cluster.remoteReader,
     onCacheEvent: (event, size) => {
       metrics.cacheOps.inc({ operation: event, cache_type: 'metadata' });
       metrics.cacheSize.set({ cache_type: 'metadata' }, size);
@@ -124,6 +127,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   let url = '';
   await app.register(restApi, { vfs, auth, externalUrl: externalBase(config), maxJsonBody: config.server.max_json_body });
+  await cluster.attach(app, vfs);
 
   const server: CallFsServer = {
     app,
@@ -142,9 +146,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `${config.server.protocol}://${shownHost}:${actualPort}`;
+      await cluster.start(url);
       return url;
     },
     async close() {
+      cluster.stop();
       await app.close();
       await vfs.close();
     },

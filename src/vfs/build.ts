@@ -14,7 +14,7 @@ import { RedisInvalidationBus } from './metadata/invalidation.js';
 import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
-import { Vfs } from './vfs.js';
+import { Vfs, type VfsOptions } from './vfs.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
 export interface StoreHooks {
@@ -115,13 +115,17 @@ export function openBackends(config: Config): BackendRegistry {
   return new BackendRegistry(backends, config.backend.default_backend, mounts);
 }
 
-export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger; onCacheEvent?: StoreHooks['onCacheEvent'] }): Promise<Vfs> {
+export async function buildVfs(
+  config: Config,
+  options: { instanceId: string; logger: Logger; onCacheEvent?: StoreHooks['onCacheEvent']; remoteReader?: VfsOptions['remoteReader'] },
+): Promise<Vfs> {
   const store = await openMetadataStore(config, { logger: options.logger, onCacheEvent: options.onCacheEvent });
   return new Vfs({
     store,
     backends: openBackends(config),
     locks: openLockManager(config, options.logger),
     instanceId: options.instanceId,
+    remoteReader: options.remoteReader,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });
 }
