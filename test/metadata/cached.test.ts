@@ -111,3 +111,60 @@ test('the cache is bounded by max_entries', async () => {
     await small.close();
   }
 });
+
+/** Resolves until node2 answers from its cache, so the entry is certainly there. */
+async function cachedOnNode2(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    events.length = 0;
+    await node2.resolve(path);
+    if (events.includes('hit')) return;
+  }
+  throw new Error(`${path} never became a cache hit on node 2`);
+}
+
+/** The subscriber connection of a bus, to hold back its messages the way a busy event loop or network would. */
+const subscriberSocket = (store: CachedMetadataStore) =>
+  ((store as unknown as { options: { bus: { sub: { stream: NodeJS.ReadableStream } } } }).options.bus.sub.stream);
+
+test('an invalidation still in flight does not let a stale entry be served', async () => {
+  const d = await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'inflight')));
+  await cachedOnNode2('/inflight');
+  const socket = subscriberSocket(node2);
+  socket.pause();
+  try {
+    await node1.transaction((tx) => tx.update(d.id, { mode: 0o711 }));
+    // node2 has not seen the message; the change counter tells it so, and it reads the database.
+    assert.equal((await node2.lookup('/inflight'))?.mode, 0o711);
+  } finally {
+    socket.resume();
+  }
+});
+
+test('after Redis loses its counter (restart without persistence) caches still do not go stale', async () => {
+  const d = await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'reset')));
+  // Both nodes reconnect to a Redis whose counter is gone, as after a restart.
+  const [host, port] = REDIS_ADDR.split(':');
+  const { Redis } = await import('ioredis');
+  const admin = new Redis({ host, port: Number(port) });
+  try {
+    await admin.del(`${prefix}cache-epoch`);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+  } finally {
+    admin.disconnect();
+  }
+  const healthyAgain = async (s: CachedMetadataStore) => {
+    const b = (s as unknown as { options: { bus: RedisInvalidationBus } }).options.bus;
+    await new Promise((r) => setTimeout(r, 50));
+    await untilHealthy(b);
+  };
+  await Promise.all([healthyAgain(node1), healthyAgain(node2)]);
+  await cachedOnNode2('/reset');
+  const socket = subscriberSocket(node2);
+  socket.pause();
+  try {
+    await node1.transaction((tx) => tx.update(d.id, { mode: 0o701 }));
+    assert.equal((await node2.lookup('/reset'))?.mode, 0o701);
+  } finally {
+    socket.resume();
+  }
+});

@@ -98,8 +98,9 @@ export class RedisInvalidationBus implements InvalidationBus {
       // Subscribed first, then read the counter: every later epoch will arrive as a message.
       const current = Number((await this.pub.get(this.options.epochKey)) ?? 0);
       this.emit(null);
+      // Set, not raised: a Redis restarted without persistence starts counting again from 0.
       this.appliedAbove.clear();
-      this.appliedUpTo = Math.max(this.appliedUpTo, current);
+      this.appliedUpTo = current;
       this.subscribed = true;
     } catch (err) {
       this.options.onError?.(err as Error);
