@@ -47,7 +47,8 @@ test('locks live at <key_prefix>lock:<path> and are gone after release', async (
 });
 
 test('a lock held longer than its lease is refreshed: nobody else gets in', async () => {
-  const leaseMs = 600;
+  // Refreshed every third of a lease, so only an event-loop stall of two thirds of a lease could lose it.
+  const leaseMs = 1500;
   const node1 = redisLocks(prefix, { lockTimeoutMs: leaseMs });
   const node2 = redisLocks(prefix, { lockTimeoutMs: leaseMs, acquireTimeoutMs: 4 * leaseMs, retryDelayMs: 10 });
   try {
