@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Backend } from '../vfs/backends/backend.js';
 import { InternalProxyBackend } from '../vfs/backends/internalproxy.js';
 import type { NodeRecord } from '../vfs/types.js';
@@ -24,6 +25,7 @@ export class ClusterNode {
     private readonly config: Config,
     private readonly instanceId: string,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** For VfsOptions.remoteReader: a reader for a blob another node holds, or null without a secret. */
@@ -40,6 +42,11 @@ export class ClusterNode {
         endpointOf: (id) => directory.endpointOf(id),
         secret,
         secretHeader: INTERNAL_SECRET_HEADER,
+        observe: (operation, seconds) => {
+          const target = node.instanceId!;
+          this.metrics?.crossServerOps.inc({ operation, source_instance: this.instanceId, target_instance: target });
+          this.metrics?.crossServerDuration.observe({ operation, target_instance: target }, seconds);
+        },
       });
       this.proxies.set(cacheKey, proxy);
     }

@@ -15,6 +15,8 @@ import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs, type VfsOptions } from './vfs.js';
+import type { Metrics } from '../observability/metrics.js';
+import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
 export interface StoreHooks {
@@ -96,7 +98,7 @@ export function openLockManager(config: Config, logger?: Logger): LockManager {
   }
 }
 
-export function openBackends(config: Config): BackendRegistry {
+export function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): BackendRegistry {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
@@ -112,18 +114,35 @@ export function openBackends(config: Config): BackendRegistry {
     }
   }
   const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));
-  return new BackendRegistry(backends, config.backend.default_backend, mounts);
+  const decorated = new Map([...backends].map(([name, backend]) => [name, decorate(backend)] as const));
+  return new BackendRegistry(decorated, config.backend.default_backend, mounts);
 }
 
-export async function buildVfs(
-  config: Config,
-  options: { instanceId: string; logger: Logger; onCacheEvent?: StoreHooks['onCacheEvent']; remoteReader?: VfsOptions['remoteReader'] },
-): Promise<Vfs> {
-  const store = await openMetadataStore(config, { logger: options.logger, onCacheEvent: options.onCacheEvent });
+export interface BuildOptions {
+  instanceId: string;
+  logger: Logger;
+  /** When given, every store query, backend operation and lock operation is measured. */
+  metrics?: Metrics;
+  /** Reader for content another node holds on its localfs (internalproxy); see src/cluster/node.ts. */
+  remoteReader?: VfsOptions['remoteReader'];
+}
+
+export async function buildVfs(config: Config, options: BuildOptions): Promise<Vfs> {
+  const { metrics } = options;
+  const rawStore = await openMetadataStore(config, {
+    logger: options.logger,
+    onCacheEvent: metrics
+      ? (event, size) => {
+          metrics.cacheOps.inc({ operation: event, cache_type: 'metadata' });
+          metrics.cacheSize.set({ cache_type: 'metadata' }, size);
+        }
+      : undefined,
+  });
+  const rawLocks = openLockManager(config, options.logger);
   return new Vfs({
-    store,
-    backends: openBackends(config),
-    locks: openLockManager(config, options.logger),
+    store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
+    backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     instanceId: options.instanceId,
     remoteReader: options.remoteReader,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),

@@ -178,24 +178,21 @@ export class Vfs {
   }
 
   /**
-   * Depth-first walk below `path` (not including it), yielding each entry with
-   * its depth (1 = direct member). Directories the principal may not list are
-   * yielded but not entered.
+   * Depth-first pre-order walk below `path` (not including it), yielding each
+   * entry with its depth (1 = direct member). Directories the principal may
+   * not list are yielded but not entered. Memory is one listing batch per level.
    */
   async *walk(ctx: OpContext, path: string, maxDepth = Infinity): AsyncGenerator<Entry & { depth: number }> {
     const root = await this.stat(ctx, path);
-    if (root.type !== 'directory') return;
-    const stack: Array<{ path: string; depth: number }> = [{ path: root.path, depth: 0 }];
-    while (stack.length) {
-      const { path: dirPath, depth } = stack.pop()!;
-      const subdirs: Array<{ path: string; depth: number }> = [];
-      for await (const entry of this.iterate(ctx, dirPath)) {
-        yield { ...entry, depth: depth + 1 };
-        if (entry.type === 'directory' && depth + 1 < maxDepth && allowed(entry, ctx.principal, R | X)) {
-          subdirs.push({ path: entry.path, depth: depth + 1 });
-        }
+    if (root.type === 'directory') yield* this.walkBelow(ctx, root.path, 0, maxDepth);
+  }
+
+  private async *walkBelow(ctx: OpContext, dirPath: string, depth: number, maxDepth: number): AsyncGenerator<Entry & { depth: number }> {
+    for await (const entry of this.iterate(ctx, dirPath)) {
+      yield { ...entry, depth: depth + 1 };
+      if (entry.type === 'directory' && depth + 1 < maxDepth && allowed(entry, ctx.principal, R | X)) {
+        yield* this.walkBelow(ctx, entry.path, depth + 1, maxDepth);
       }
-      stack.push(...subdirs.reverse());
     }
   }
 
@@ -403,7 +400,7 @@ export class Vfs {
     const path = normalizePath(rawPath);
     await this.checkWrite(this.store, ctx, path, options);
     const { name: backendName, backend } = this.backends.forPath(path);
-    const blob = await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
+    const blob = options.expectedSize === 0 ? await drainEmpty(body) : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
     let result: { entry: Entry; created: boolean; old: BlobRef | null };
     try {
       result = await withLocks(this.locks, [path], () =>
@@ -411,13 +408,9 @@ export class Vfs {
           const loc = await this.checkWrite(tx, ctx, path, options);
           const now = this.now();
           const mtimeMs = options.mtimeMs ?? now;
-          const content = {
-            size: blob.size,
-            blobKey: blob.key,
-            backend: backendName,
-            instanceId: backend.nodeLocal ? this.instanceId : null,
-            etag: newEtag('f'),
-          };
+          const content = blob.key === null
+            ? { size: 0, blobKey: null, backend: null, instanceId: null, etag: newEtag('f') }
+            : { size: blob.size, blobKey: blob.key, backend: backendName, instanceId: backend.nodeLocal ? this.instanceId : null, etag: newEtag('f') };
           const target = loc.target;
           if (target) {
             const old = target.blobKey && target.backend
@@ -432,7 +425,7 @@ export class Vfs {
         }),
       );
     } catch (err) {
-      await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
+      if (blob.key !== null) await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
       throw err;
     }
     if (result.old) await this.discardBlobs([result.old]);
@@ -765,6 +758,14 @@ export class Vfs {
     await this.backends.close();
     await this.store.close();
   }
+}
+
+/** A body declared empty needs no blob; it is still read, so that extra bytes are an error rather than ignored. */
+async function drainEmpty(body: Readable): Promise<{ key: null; size: 0 }> {
+  for await (const chunk of body) {
+    if ((chunk as Buffer).length > 0) throw new VfsError('INVALID_ARGUMENT', 'body is longer than the declared 0 bytes');
+  }
+  return { key: null, size: 0 };
 }
 
 function pathOfChain(chain: readonly NodeRecord[], index: number): string {

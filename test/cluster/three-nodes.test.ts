@@ -29,6 +29,9 @@ test('a file written on node 1 is read byte-exact on nodes 2 and 3, ranges inclu
     const head = await node(i).request('HEAD', '/v1/files/shared/big.bin');
     assert.equal(head.headers.get('x-callfs-instance-id'), 'node-1');
   }
+  const metrics = await (await fetch(`${node(1).url}/metrics`)).text();
+  assert.match(metrics, /callfs_cross_server_operations_total\{operation="proxy_success",source_instance="node-2",target_instance="node-1"\} [1-9]/);
+  assert.match(metrics, /callfs_cache_operations_total\{operation="(hit|miss)",cache_type="metadata"\} [1-9]/);
 });
 
 test('50 concurrent PUTs of one path over three nodes leave one whole body and one ETag everywhere', async () => {

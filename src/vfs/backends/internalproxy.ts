@@ -16,6 +16,8 @@ export interface InternalProxyOptions {
   secretHeader: string;
   /** How long connecting to the peer and receiving its headers may take. */
   headersTimeoutMs?: number;
+  /** Told how each read went (callfs_cross_server_operations_total); seconds until the peer's headers. */
+  observe?: (outcome: 'proxy_success' | 'proxy_failure', seconds: number) => void;
 }
 
 /**
@@ -62,12 +64,21 @@ export class InternalProxyBackend implements Backend {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    const res = await this.request('GET', key, range);
-    const expected = range ? 206 : 200;
-    if (res.status !== expected) {
+    const started = performance.now();
+    const observe = (outcome: 'proxy_success' | 'proxy_failure') => this.options.observe?.(outcome, (performance.now() - started) / 1000);
+    let res: Response;
+    try {
+      res = await this.request('GET', key, range);
+    } catch (err) {
+      observe('proxy_failure');
+      throw err;
+    }
+    if (res.status !== (range ? 206 : 200)) {
+      observe('proxy_failure');
       await res.body?.cancel().catch(() => {});
       throw this.peerFailed(`answered ${res.status} for blob ${key}`);
     }
+    observe('proxy_success');
     if (!res.body) return Readable.from([]);
     return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
   }
