@@ -54,6 +54,15 @@ test('50 concurrent PUTs of one path over three nodes leave one whole body and o
   assert.equal(results[winner]!.headers.get('etag'), seen[0]!.etag, 'the ETag is the one the winning PUT was given');
 });
 
+test('concurrent PUTs with ?parents=true into one new tree from all nodes all succeed', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => node(i % 3).request('PUT', `/v1/files/fresh/a/b/c/file-${i}?parents=true`, { body: `file ${i}` })),
+  );
+  assert.deepEqual(results.map((r) => r.status), Array(30).fill(201));
+  const listing = (await (await node(2).request('GET', '/v1/directories/fresh/a/b/c')).json()) as { count: number };
+  assert.equal(listing.count, 30);
+});
+
 test('a directory renamed on node 2 is renamed for everyone', async () => {
   assert.equal((await node(0).request('PUT', '/v1/files/proj/src/main.c?parents=true', { body: 'int main;' })).status, 201);
   // Every node looks at the old tree first, so its cache holds it.

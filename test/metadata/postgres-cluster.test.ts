@@ -62,3 +62,17 @@ test('an unreachable database is UNAVAILABLE with a Retry-After, quickly', async
     await down.close();
   }
 });
+
+test('concurrent "mkdir -p" of one parent from several connections: every transaction succeeds', async () => {
+  const results = await Promise.allSettled(
+    Array.from({ length: 12 }, (_, i) =>
+      stores[i % stores.length]!.transaction(async (tx) => {
+        const parent = (await tx.lookup('/shared-parent')) ?? (await tx.insert(dir(ROOT_ID, 'shared-parent')));
+        return tx.insert(dir(parent.id, `child-${i}`));
+      }),
+    ),
+  );
+  const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+  assert.deepEqual(failures, []);
+  assert.equal((await stores[0]!.children((await stores[0]!.lookup('/shared-parent'))!.id)).length, 12);
+});

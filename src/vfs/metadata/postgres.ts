@@ -329,7 +329,7 @@ class PgOps implements MetadataOps {
   }
 }
 
-const MAX_TX_ATTEMPTS = 3;
+const MAX_TX_ATTEMPTS = 5;
 
 /**
  * PostgreSQL metadata store for a cluster. Outside a transaction each call is
@@ -369,9 +369,12 @@ export class PostgresStore extends PgOps implements MetadataStore {
       try {
         return await this.transactionOnce(fn);
       } catch (err) {
-        // A deadlock victim or serialization failure did nothing; run it again.
+        // A deadlock victim or serialization failure did nothing; run it again. So did a transaction that
+        // lost a race for a name (two nodes doing mkdir -p of one parent): run again, it sees the winner's row
+        // and either uses it or reports EXISTS from its own checks. SQLite never gets here: it serialises.
         const cause = (err as { cause?: unknown }).cause;
-        if (attempt < MAX_TX_ATTEMPTS && (isRetryable(err) || isRetryable(cause))) continue;
+        const lostNameRace = (cause as { code?: unknown } | undefined)?.code === '23505';
+        if (attempt < MAX_TX_ATTEMPTS && (isRetryable(err) || isRetryable(cause) || lostNameRace)) continue;
         throw translatePgError(err, 'transaction');
       }
     }
