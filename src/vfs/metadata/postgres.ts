@@ -364,6 +364,7 @@ export class PostgresStore extends PgOps implements MetadataStore {
     pool.on('error', (err) => options.onPoolError?.(err));
   }
 
+  /** Runs fn in one transaction; fn may run again after a retryable failure, so it must only touch the database. */
   async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
