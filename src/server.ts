@@ -10,13 +10,14 @@ import { RateLimiter } from './links/rate-limiter.js';
 import { downloadRoutes } from './rest/routes/download.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
+import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
 import { sendHttpError } from './rest/errors.js';
 import { ClusterNode } from './cluster/node.js';
-import { buildVfs } from './vfs/build.js';
+import { buildVfs, localfsRootPath } from './vfs/build.js';
 import type { Vfs } from './vfs/vfs.js';
 
 export interface CallFsServer {
@@ -141,6 +142,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     links: { service: links, limiter: new RateLimiter(config.links.generate_per_minute) },
   });
   await app.register(downloadRoutes, { links, limiter: new RateLimiter(config.links.download_per_minute), metrics, externalUrl });
+  await app.register(davApi, {
+    vfs,
+    auth,
+    davPrefix: config.server.dav_prefix,
+    maxXmlBody: config.server.max_xml_body,
+    propfindInfinityLimit: config.server.propfind_infinity_limit,
+    quotaPath: config.backend.default_backend === 'localfs' ? localfsRootPath(config) : undefined,
+  });
   await cluster.attach(app, vfs);
 
   const server: CallFsServer = {

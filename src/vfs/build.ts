@@ -98,13 +98,18 @@ export function openLockManager(config: Config, logger?: Logger): LockManager {
   }
 }
 
+/** Where localfs keeps blobs: backend.localfs_root_path, or <data_dir>/localfs. */
+export function localfsRootPath(config: Config): string {
+  return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
+}
+
 export function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): BackendRegistry {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
     switch (name) {
       case 'localfs':
-        backends.set(name, new LocalFsBackend(config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs')));
+        backends.set(name, new LocalFsBackend(localfsRootPath(config)));
         break;
       case 'noop':
         backends.set(name, new NoopBackend());

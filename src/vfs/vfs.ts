@@ -734,6 +734,18 @@ export class Vfs {
     return this.store.getProperties(entry.id);
   }
 
+  /** Dead properties of an entry already resolved by stat/iterate/walk (PROPFIND over many entries). */
+  async propertiesOf(ctx: OpContext, entry: Entry): Promise<DeadProperty[]> {
+    requireAccess(entry, entry.path, ctx.principal, R);
+    return this.store.getProperties(entry.id);
+  }
+
+  /** Number of nodes in the tree at `path`, itself included (bounds a WebDAV Depth: infinity PROPFIND). */
+  async countTree(ctx: OpContext, path: string): Promise<number> {
+    const entry = await this.stat(ctx, path);
+    return this.store.countTree(entry.id);
+  }
+
   /** Sets and removes dead properties atomically: all or nothing. */
   async patchProperties(ctx: OpContext, rawPath: string, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): Promise<Entry> {
     const path = normalizePath(rawPath);

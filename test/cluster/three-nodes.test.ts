@@ -102,7 +102,7 @@ test('PUT, PATCH and DELETE of a file held by another node work from any node', 
 });
 
 test('a WebDAV lock taken on node 1 blocks a write through node 2 (REST 423) until it is released', async () => {
-  // Taken through the VFS lock API (the DAV front end is built separately); the same rows back DAV LOCK.
+  // Through the VFS lock API and REST; test/cluster/webdav.test.ts does the same with DAV LOCK and PUT.
   assert.equal((await node(0).request('PUT', '/v1/files/locked.txt', { body: 'before' })).status, 201);
   const { lock } = await node(0).server.vfs.lock({ principal: ROOT_PRINCIPAL }, '/locked.txt', { scope: 'exclusive', depth: 0, ownerXml: null, timeoutSeconds: 300 });
   const blocked = await node(1).request('PUT', '/v1/files/locked.txt', { body: 'during' });
