@@ -37,3 +37,11 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     drop: () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
   };
 }
+
+/** Kills the server side of matching connections to a database, as a crash or a network cut would. */
+export async function terminateConnections(database: string, state: 'idle in transaction' | 'idle'): Promise<number> {
+  return admin(async (c) => {
+    const { rowCount } = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND state = $2', [database, state]);
+    return rowCount ?? 0;
+  });
+}

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { isVfsError } from '../../src/vfs/errors.js';
 import { PostgresStore } from '../../src/vfs/metadata/postgres.js';
 import { ROOT_ID, type NewNode } from '../../src/vfs/metadata/store.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, terminateConnections, type TestDatabase } from '../helpers/postgres.js';
 
 // What only a shared, concurrent database adds to the contract: several nodes migrating at once,
 // moves racing on disjoint mutation locks, and a database that is not there.
@@ -75,4 +75,20 @@ test('concurrent "mkdir -p" of one parent from several connections: every transa
   const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
   assert.deepEqual(failures, []);
   assert.equal((await stores[0]!.children((await stores[0]!.lookup('/shared-parent'))!.id)).length, 12);
+});
+
+test('a connection killed inside a transaction fails that transaction with UNAVAILABLE, and the pool goes on', async () => {
+  const s = stores[0]!;
+  await assert.rejects(
+    s.transaction(async (tx) => {
+      await tx.lookup('/');
+      assert.equal(await terminateConnections(db.name, 'idle in transaction'), 1);
+      // Let the termination notice reach the client while no query is running: an unhandled 'error' event
+      // would crash the process here. (The pause only makes that case likely; the assertions hold either way.)
+      await new Promise((r) => setTimeout(r, 200));
+      await tx.lookup('/');
+    }),
+    (e) => isVfsError(e, 'UNAVAILABLE'),
+  );
+  assert.equal((await s.lookup('/'))?.id, ROOT_ID);
 });

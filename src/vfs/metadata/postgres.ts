@@ -389,6 +389,10 @@ export class PostgresStore extends PgOps implements MetadataStore {
       throw translatePgError(err, 'transaction');
     }
     let broken: Error | undefined;
+    // A checked-out client has no error listener of the pool's: a connection lost between two queries
+    // would otherwise be an uncaught 'error' event. It fails the next query; here it is only noted.
+    const onError = (err: Error) => (broken ??= err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const inTx: PgOps = new PgOps((sql, params) => client.query(sql, params), (inner) => inner(inTx));
@@ -405,6 +409,7 @@ export class PostgresStore extends PgOps implements MetadataStore {
       throw err;
     } finally {
       // A connection that failed is destroyed rather than returned to the pool.
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
@@ -416,6 +421,9 @@ export class PostgresStore extends PgOps implements MetadataStore {
     } catch (err) {
       throw translatePgError(err, 'migrations');
     }
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost ??= err);
+    client.on('error', onError);
     try {
       // Several nodes starting at once: one applies the migrations, the others wait and then find nothing to do.
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -443,8 +451,10 @@ export class PostgresStore extends PgOps implements MetadataStore {
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
-      client.release();
+      client.removeListener('error', onError);
+      client.release(lost);
     } catch (err) {
+      client.removeListener('error', onError);
       client.release(err as Error);
       throw translatePgError(err, 'migrations');
     }
