@@ -15,6 +15,7 @@ import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs, type VfsOptions } from './vfs.js';
+import { BlobCache } from './blob-cache.js';
 import type { Metrics } from '../observability/metrics.js';
 import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
@@ -148,6 +149,7 @@ export async function buildVfs(config: Config, options: BuildOptions): Promise<V
     store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
     backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
+    blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,
     remoteReader: options.remoteReader,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),

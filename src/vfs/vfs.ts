@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Backend } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
+import type { BlobCache } from './blob-cache.js';
 import { newEtag } from './etag.js';
 import { VfsError, notFound } from './errors.js';
 import { assertLocksHeld, conflictingLock } from './lock-rules.js';
@@ -82,6 +83,8 @@ export interface VfsOptions {
   onBackgroundError?: (err: unknown, context: string) => void;
   /** Upper bound on WebDAV lock timeouts, seconds. */
   maxLockTimeoutSeconds?: number;
+  /** Keeps small immutable blobs in memory (none when absent). */
+  blobCache?: BlobCache;
   /** Finds the reader for a blob held elsewhere (internalproxy); defaults to the local backend. */
   remoteReader?: (node: NodeRecord) => Backend | null;
 }
@@ -110,6 +113,7 @@ export class Vfs {
   private readonly onBackgroundError: (err: unknown, context: string) => void;
   private readonly maxLockTimeout: number;
   private readonly remoteReader?: (node: NodeRecord) => Backend | null;
+  private readonly blobCache?: BlobCache;
 
   constructor(options: VfsOptions) {
     this.store = options.store;
@@ -120,6 +124,7 @@ export class Vfs {
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     this.maxLockTimeout = options.maxLockTimeoutSeconds ?? 7 * 24 * 3600;
     this.remoteReader = options.remoteReader;
+    this.blobCache = options.blobCache;
   }
 
   // ---------------------------------------------------------------- lookups
@@ -218,6 +223,18 @@ export class Vfs {
   async openContent(node: NodeRecord, range?: ByteRange): Promise<Readable> {
     if (node.size === 0 || node.blobKey === null) return Readable.from([]);
     const span = range ?? { start: 0, end: node.size - 1 };
+    const cache = this.blobCache;
+    if (cache && node.size <= cache.maxItemBytes && node.backend) {
+      let content = cache.get(node.backend, node.blobKey);
+      if (!content) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await this.readerFor(node).read(node.blobKey, { start: 0, end: node.size - 1 })) chunks.push(chunk as Buffer);
+        content = Buffer.concat(chunks);
+        if (content.length !== node.size) throw new VfsError('INTERNAL', `content of ${node.name} has ${content.length} bytes, metadata says ${node.size}`);
+        cache.set(node.backend, node.blobKey, content);
+      }
+      return Readable.from([content.subarray(span.start, span.end + 1)]);
+    }
     return this.readerFor(node).read(node.blobKey, span);
   }
 
@@ -557,6 +574,7 @@ export class Vfs {
           // Another node's disk: its sweeper (fsck) collects the orphan.
           continue;
         }
+        this.blobCache?.delete(blob.backend, blob.blobKey);
         await backend.delete(blob.blobKey);
       } catch (err) {
         this.onBackgroundError(err, `removing blob ${blob.blobKey} of a deleted or replaced file`);

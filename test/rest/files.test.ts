@@ -37,6 +37,15 @@ describe('REST /v1/files', () => {
     assert.equal(await res.text(), '');
   });
 
+  test('small files are served from the content cache, and a new version is never stale', async () => {
+    for (let i = 0; i < 5; i++) {
+      const body = `version ${i} `.repeat(i + 1);
+      await t.request('PUT', '/v1/files/cached.txt', { body });
+      assert.equal(await (await t.request('GET', '/v1/files/cached.txt')).text(), body);
+      assert.equal(await (await t.request('GET', '/v1/files/cached.txt', { headers: { range: 'bytes=1-3' } })).text(), body.slice(1, 4));
+    }
+  });
+
   test('ETags are strong and change with every version', async () => {
     const a = await t.request('PUT', '/v1/files/etag.txt', { body: 'same' });
     const b = await t.request('PUT', '/v1/files/etag.txt', { body: 'same' });
