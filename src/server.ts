@@ -16,6 +16,7 @@ import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
 import { sendHttpError } from './rest/errors.js';
+import { ClusterNode } from './cluster/node.js';
 import { buildVfs, localfsRootPath } from './vfs/build.js';
 import type { Vfs } from './vfs/vfs.js';
 
@@ -55,7 +56,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.log);
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
-  const vfs = await buildVfs(config, { instanceId, logger, metrics });
+  const cluster = new ClusterNode(config, instanceId, logger, metrics);
+  const vfs = await buildVfs(config, { instanceId, logger, metrics, remoteReader: cluster.remoteReader });
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
@@ -148,6 +150,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     propfindInfinityLimit: config.server.propfind_infinity_limit,
     quotaPath: config.backend.default_backend === 'localfs' ? localfsRootPath(config) : undefined,
   });
+  await cluster.attach(app, vfs);
 
   const server: CallFsServer = {
     app,
@@ -166,9 +169,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       url = `${config.server.protocol}://${shownHost}:${actualPort}`;
+      await cluster.start(url);
       return url;
     },
     async close() {
+      cluster.stop();
       links.stop();
       await app.close();
       await vfs.close();

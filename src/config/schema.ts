@@ -46,6 +46,7 @@ export const configSchema = z
         cert_file: z.string().optional().describe('PEM certificate for https.'),
         key_file: z.string().optional().describe('PEM private key for https.'),
         external_url: z.string().optional().describe('Base URL clients reach this node at (used in links and update_url). Without a scheme, https is assumed.'),
+        advertise_url: z.string().url().optional().describe('Base URL the other nodes of a cluster reach this node at (internal blob route); registered in the metadata store. Default: the listening URL.'),
         dav_prefix: z.string().regex(/^\/([^/]+\/)*$/, 'dav_prefix must start and end with /, e.g. /dav/').default('/dav/').describe('URL prefix of the WebDAV tree.'),
         request_timeout: duration.default(0).describe('Whole-request timeout, seconds (0 = none; large uploads need none).'),
         keep_alive_timeout: duration.default(65).describe('Idle keep-alive timeout, seconds.'),

@@ -7,33 +7,95 @@ import { NoopBackend } from './backends/noop.js';
 import { BackendRegistry } from './backends/registry.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
+import { RedisLockManager, parseRedisAddr } from './locks/redis.js';
 import type { MetadataStore } from './metadata/store.js';
+import { CachedMetadataStore, type CacheEvent } from './metadata/cached.js';
+import { RedisInvalidationBus } from './metadata/invalidation.js';
+import { PostgresStore } from './metadata/postgres.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
-import { Vfs } from './vfs.js';
+import { Vfs, type VfsOptions } from './vfs.js';
 import { BlobCache } from './blob-cache.js';
 import type { Metrics } from '../observability/metrics.js';
 import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
-export async function openMetadataStore(config: Config): Promise<MetadataStore> {
+export interface StoreHooks {
+  logger?: Logger;
+  onCacheEvent?: (event: CacheEvent, size: number) => void;
+}
+
+export async function openMetadataStore(config: Config, hooks: StoreHooks = {}): Promise<MetadataStore> {
+  const { logger } = hooks;
   switch (config.metadata_store.type) {
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
       await store.migrate();
       return store;
     }
-    case 'postgres':
-      throw new Error('metadata_store.type postgres is not available in this build yet');
+    case 'postgres': {
+      const m = config.metadata_store;
+      const store = new PostgresStore({
+        dsn: m.dsn!,
+        maxOpenConns: m.max_open_conns,
+        maxIdleConns: m.max_idle_conns,
+        connMaxLifetimeSeconds: m.conn_max_lifetime,
+        onPoolError: (err) => logger?.warn({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on demand'),
+      });
+      try {
+        await store.migrate();
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+      return withClusterCache(config, store, hooks);
+    }
   }
 }
 
-export function openLockManager(config: Config): LockManager {
+/**
+ * The per-node metadata cache, for PostgreSQL with Redis: invalidations travel over
+ * `<dlm.key_prefix>invalidate`. Without Redis there is no way to hear other nodes' changes,
+ * so there is no cache (an embedded SQLite lookup is as cheap as a cache hit anyway).
+ */
+function withClusterCache(config: Config, store: MetadataStore, hooks: StoreHooks): MetadataStore {
+  if (config.cache.max_entries === 0 || config.cache.ttl === 0 || config.dlm.type !== 'redis') return store;
+  const d = config.dlm;
+  const bus = new RedisInvalidationBus({
+    ...parseRedisAddr(d.redis_addr),
+    password: d.redis_password,
+    channel: `${d.key_prefix}invalidate`,
+    epochKey: `${d.key_prefix}cache-epoch`,
+    connectTimeoutMs: d.connect_timeout * 1000,
+  });
+  return new CachedMetadataStore(store, {
+    ttlMs: config.cache.ttl * 1000,
+    maxEntries: config.cache.max_entries,
+    bus,
+    onEvent: hooks.onCacheEvent,
+    onPublishError: (err) => hooks.logger?.warn({ err: (err as Error).message }, 'could not announce a metadata change to the other nodes'),
+  });
+}
+
+export function openLockManager(config: Config, logger?: Logger): LockManager {
   switch (config.dlm.type) {
     case 'local':
       return new LocalLockManager(config.dlm.acquire_timeout * 1000);
-    case 'redis':
-      throw new Error('dlm.type redis is not available in this build yet');
+    case 'redis': {
+      const d = config.dlm;
+      return new RedisLockManager({
+        redisAddr: d.redis_addr,
+        password: d.redis_password,
+        keyPrefix: d.key_prefix,
+        lockTimeoutMs: d.lock_timeout * 1000,
+        acquireTimeoutMs: d.acquire_timeout * 1000,
+        retryDelayMs: d.retry_delay * 1000,
+        maxRetries: d.max_retries,
+        connectTimeoutMs: d.connect_timeout * 1000,
+        onLockLost: (key) => logger?.error({ key }, 'a mutation lock expired while held (Redis unreachable for a whole lease)'),
+        onConnectionError: (err) => logger?.warn({ err: err.message }, 'Redis connection error; reconnecting'),
+      });
+    }
   }
 }
 
@@ -67,18 +129,29 @@ export interface BuildOptions {
   logger: Logger;
   /** When given, every store query, backend operation and lock operation is measured. */
   metrics?: Metrics;
+  /** Reader for content another node holds on its localfs (internalproxy); see src/cluster/node.ts. */
+  remoteReader?: VfsOptions['remoteReader'];
 }
 
 export async function buildVfs(config: Config, options: BuildOptions): Promise<Vfs> {
   const { metrics } = options;
-  const rawStore = await openMetadataStore(config);
-  const rawLocks = openLockManager(config);
+  const rawStore = await openMetadataStore(config, {
+    logger: options.logger,
+    onCacheEvent: metrics
+      ? (event, size) => {
+          metrics.cacheOps.inc({ operation: event, cache_type: 'metadata' });
+          metrics.cacheSize.set({ cache_type: 'metadata' }, size);
+        }
+      : undefined,
+  });
+  const rawLocks = openLockManager(config, options.logger);
   return new Vfs({
     store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
     backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,
+    remoteReader: options.remoteReader,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });
 }

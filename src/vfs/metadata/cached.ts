@@ -1,0 +1,215 @@
+import type { NodeRecord } from '../types.js';
+import type { InvalidationBus } from './invalidation.js';
+import type { MetadataOps, MetadataStore, NewNode, NodePatch } from './store.js';
+
+export type CacheEvent = 'hit' | 'miss' | 'eviction' | 'update';
+
+export interface CacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  /** Other nodes' changes arrive here, ours leave through it; absent on a single node. */
+  bus?: InvalidationBus;
+  now?: () => number;
+  /** For callfs_cache_operations_total / callfs_cache_size. */
+  onEvent?: (event: CacheEvent, size: number) => void;
+  /** A change could not be announced to the other nodes (their entries then live at most one TTL). */
+  onPublishError?: (err: unknown) => void;
+}
+
+interface CachedChain {
+  chain: NodeRecord[];
+  expiresAt: number;
+}
+
+const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').length - 1);
+
+/**
+ * A per-node cache of path resolutions in front of a MetadataStore: the hot
+ * path of every request. Each entry is indexed by the node ids on its chain,
+ * so a change to a node drops every path that went through it (a directory's
+ * move or delete drops its whole subtree, an insert drops the negative entries
+ * that stopped at the parent). Changes are dropped here and announced to the
+ * other nodes before the transaction's promise resolves, i.e. before the
+ * write is acknowledged; a hit is served only when the bus confirms this node
+ * has applied every announced change (see invalidation.ts), otherwise the read
+ * goes to the database. Reads inside transactions never use the cache; a
+ * resolution that raced with a change is not stored (generation check); and
+ * while the bus is down the cache is bypassed and emptied.
+ */
+export class CachedMetadataStore implements MetadataStore {
+  readonly type: MetadataStore['type'];
+  private readonly entries = new Map<string, CachedChain>();
+  private readonly byId = new Map<number, Set<string>>();
+  private generation = 0;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly inner: MetadataStore,
+    private readonly options: CacheOptions,
+  ) {
+    this.type = inner.type;
+    this.now = options.now ?? Date.now;
+    options.bus?.subscribe((message) => (message ? this.drop(message.ids) : this.clear()));
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private usable(): boolean {
+    return this.options.maxEntries > 0 && (this.options.bus?.healthy() ?? true);
+  }
+
+  private event(event: CacheEvent): void {
+    this.options.onEvent?.(event, this.entries.size);
+  }
+
+  private forget(path: string): void {
+    const entry = this.entries.get(path);
+    if (!entry) return;
+    this.entries.delete(path);
+    for (const node of entry.chain) {
+      const paths = this.byId.get(node.id);
+      paths?.delete(path);
+      if (paths?.size === 0) this.byId.delete(node.id);
+    }
+  }
+
+  /** Drops every path whose chain went through one of `ids`. */
+  drop(ids: readonly number[]): void {
+    this.generation++;
+    let dropped = 0;
+    for (const id of ids) {
+      for (const path of [...(this.byId.get(id) ?? [])]) {
+        this.forget(path);
+        dropped++;
+      }
+    }
+    if (dropped > 0) this.event('update');
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+    this.byId.clear();
+    this.event('update');
+  }
+
+  private remember(path: string, chain: NodeRecord[]): void {
+    this.forget(path);
+    this.entries.set(path, { chain, expiresAt: this.now() + this.options.ttlMs });
+    for (const node of chain) {
+      let paths = this.byId.get(node.id);
+      if (!paths) this.byId.set(node.id, (paths = new Set()));
+      paths.add(path);
+    }
+    while (this.entries.size > this.options.maxEntries) {
+      this.forget(this.entries.keys().next().value!);
+      this.event('eviction');
+    }
+  }
+
+  private async upToDate(): Promise<boolean> {
+    return this.options.bus ? this.options.bus.upToDate() : true;
+  }
+
+  async resolve(path: string): Promise<NodeRecord[]> {
+    if (!this.usable()) return this.inner.resolve(path);
+    // A hit is served only once this node has applied every change any node has announced; the entry is
+    // looked up after that check, since applying those changes may have just removed it.
+    const candidate = this.entries.get(path);
+    const hit = candidate && candidate.expiresAt > this.now() && (await this.upToDate()) ? this.entries.get(path) : undefined;
+    if (hit && hit.expiresAt > this.now()) {
+      // Re-insert: Map order is the LRU order.
+      this.entries.delete(path);
+      this.entries.set(path, hit);
+      this.event('hit');
+      return [...hit.chain];
+    }
+    this.event('miss');
+    const generation = this.generation;
+    const chain = await this.inner.resolve(path);
+    if (generation === this.generation && this.usable()) this.remember(path, chain);
+    return [...chain];
+  }
+
+  async lookup(path: string): Promise<NodeRecord | null> {
+    const chain = await this.resolve(path);
+    return chain.length === segmentCount(path) + 1 ? chain[chain.length - 1]! : null;
+  }
+
+  /** Invalidates here, then tells the other nodes; runs even when the change failed, since a lost connection leaves its fate unknown. */
+  private async changed(ids: Iterable<number>): Promise<void> {
+    const list = [...new Set(ids)];
+    if (list.length === 0) return;
+    this.drop(list);
+    if (this.options.bus) {
+      try {
+        await this.options.bus.publish({ ids: list });
+      } catch (err) {
+        this.options.onPublishError?.(err);
+      }
+    }
+  }
+
+  private async mutation<T>(ids: number[], fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      await this.changed(ids);
+    }
+  }
+
+  /** The transaction's ops, noting which nodes it changes. */
+  private recording(tx: MetadataOps, touched: Set<number>): MetadataOps {
+    return Object.assign(Object.create(tx) as MetadataOps, {
+      insert: (node: NewNode) => (touched.add(node.parentId), tx.insert(node)),
+      update: (id: number, patch: NodePatch) => (touched.add(id), tx.update(id, patch)),
+      move: (id: number, parentId: number, name: string, ctimeMs: number) => (touched.add(id).add(parentId), tx.move(id, parentId, name, ctimeMs)),
+      removeTree: (id: number) => (touched.add(id), tx.removeTree(id)),
+    });
+  }
+
+  async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
+    const touched = new Set<number>();
+    try {
+      return await this.inner.transaction((tx) => fn(this.recording(tx, touched)));
+    } finally {
+      await this.changed(touched);
+    }
+  }
+
+  insert = (node: NewNode) => this.mutation([node.parentId], () => this.inner.insert(node));
+  update = (id: number, patch: NodePatch) => this.mutation([id], () => this.inner.update(id, patch));
+  move = (id: number, parentId: number, name: string, ctimeMs: number) => this.mutation([id, parentId], () => this.inner.move(id, parentId, name, ctimeMs));
+  removeTree = (id: number) => this.mutation([id], () => this.inner.removeTree(id));
+
+  migrate = () => this.inner.migrate();
+  ping = () => this.inner.ping();
+  async close(): Promise<void> {
+    await this.options.bus?.close();
+    await this.inner.close();
+  }
+
+  get: MetadataStore['get'] = (id) => this.inner.get(id);
+  children: MetadataStore['children'] = (dirId, page) => this.inner.children(dirId, page);
+  hasChildren: MetadataStore['hasChildren'] = (dirId) => this.inner.hasChildren(dirId);
+  countTree: MetadataStore['countTree'] = (id) => this.inner.countTree(id);
+  getProperties: MetadataStore['getProperties'] = (nodeId) => this.inner.getProperties(nodeId);
+  patchProperties: MetadataStore['patchProperties'] = (nodeId, set, remove) => this.inner.patchProperties(nodeId, set, remove);
+  copyProperties: MetadataStore['copyProperties'] = (from, to) => this.inner.copyProperties(from, to);
+  insertLock: MetadataStore['insertLock'] = (lock) => this.inner.insertLock(lock);
+  getLock: MetadataStore['getLock'] = (token) => this.inner.getLock(token);
+  refreshLock: MetadataStore['refreshLock'] = (token, timeoutSeconds, expiresAtMs) => this.inner.refreshLock(token, timeoutSeconds, expiresAtMs);
+  deleteLock: MetadataStore['deleteLock'] = (token) => this.inner.deleteLock(token);
+  locksAffecting: MetadataStore['locksAffecting'] = (path, nowMs, includeDescendants) => this.inner.locksAffecting(path, nowMs, includeDescendants);
+  deleteExpiredLocks: MetadataStore['deleteExpiredLocks'] = (nowMs) => this.inner.deleteExpiredLocks(nowMs);
+  deleteLocksUnder: MetadataStore['deleteLocksUnder'] = (path) => this.inner.deleteLocksUnder(path);
+  insertLink: MetadataStore['insertLink'] = (link) => this.inner.insertLink(link);
+  consumeLink: MetadataStore['consumeLink'] = (id, nowMs) => this.inner.consumeLink(id, nowMs);
+  deleteExpiredLinks: MetadataStore['deleteExpiredLinks'] = (beforeMs) => this.inner.deleteExpiredLinks(beforeMs);
+  upsertInstance: MetadataStore['upsertInstance'] = (instance) => this.inner.upsertInstance(instance);
+  listInstances: MetadataStore['listInstances'] = () => this.inner.listInstances();
+  usedBytes: MetadataStore['usedBytes'] = () => this.inner.usedBytes();
+  blobRefs: MetadataStore['blobRefs'] = () => this.inner.blobRefs();
+}

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CachedMetadataStore, type CacheEvent } from '../../src/vfs/metadata/cached.js';
+import { RedisInvalidationBus } from '../../src/vfs/metadata/invalidation.js';
+import { PostgresStore } from '../../src/vfs/metadata/postgres.js';
+import { ROOT_ID, type NewNode } from '../../src/vfs/metadata/store.js';
+import { metadataStoreContract } from '../contracts/metadata-store.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { REDIS_ADDR, dropPrefix, requireRedis, uniquePrefix } from '../helpers/redis.js';
+
+const bus = (prefix: string) => {
+  const [host, port] = REDIS_ADDR.split(':');
+  return new RedisInvalidationBus({ host: host!, port: Number(port), channel: `${prefix}invalidate`, epochKey: `${prefix}cache-epoch`, connectTimeoutMs: 5000 });
+};
+
+async function untilHealthy(b: RedisInvalidationBus): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!b.healthy()) {
+    if (Date.now() > deadline) throw new Error('the invalidation bus did not subscribe within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// The cache must not change what the store answers.
+metadataStoreContract('postgres behind the metadata cache', async () => {
+  await requireRedis();
+  const db = await createTestDatabase('cachedcontract');
+  const ccPrefix = uniquePrefix('cc');
+  const b = bus(ccPrefix);
+  await untilHealthy(b);
+  return {
+    store: new CachedMetadataStore(new PostgresStore({ dsn: db.dsn }), { ttlMs: 60_000, maxEntries: 1000, bus: b }),
+    cleanup: async () => {
+      await db.drop();
+      await dropPrefix(ccPrefix);
+    },
+  };
+});
+
+const dir = (parentId: number, name: string): NewNode => ({
+  parentId, name, type: 'directory', size: 0, mode: 0o755, uid: 0, gid: 0, mtimeMs: 1, ctimeMs: 1, btimeMs: 1, etag: 'e', blobKey: null, backend: null, instanceId: null,
+});
+
+let db: TestDatabase;
+let prefix: string;
+let node1: CachedMetadataStore;
+let node2: CachedMetadataStore;
+const events: CacheEvent[] = [];
+before(async () => {
+  await requireRedis();
+  db = await createTestDatabase('cache');
+  prefix = uniquePrefix('cache');
+  const [b1, b2] = [bus(prefix), bus(prefix)];
+  // A long TTL, so only invalidation (not expiry) can make a change visible.
+  node1 = new CachedMetadataStore(new PostgresStore({ dsn: db.dsn }), { ttlMs: 600_000, maxEntries: 1000, bus: b1 });
+  node2 = new CachedMetadataStore(new PostgresStore({ dsn: db.dsn }), { ttlMs: 600_000, maxEntries: 1000, bus: b2, onEvent: (e) => events.push(e) });
+  await node1.migrate();
+  await Promise.all([untilHealthy(b1), untilHealthy(b2)]);
+});
+after(async () => {
+  await node1.close();
+  await node2.close();
+  await db.drop();
+  await dropPrefix(prefix);
+});
+
+test('a cached resolution is served from the cache', async () => {
+  await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'hot')));
+  // The insert's invalidation may still be in flight and stop the first result from being kept; the answer
+  // is cached once no change is pending.
+  let hit = false;
+  for (let i = 0; i < 100 && !hit; i++) {
+    events.length = 0;
+    await node2.resolve('/hot');
+    hit = events.includes('hit');
+  }
+  assert.ok(hit, 'a repeated resolution is eventually a cache hit');
+});
+
+test('a change committed on one node is seen by the next read on the other, every time', async () => {
+  events.length = 0;
+  for (let i = 0; i < 30; i++) {
+    const name = `c${i}`;
+    assert.equal(await node2.lookup(`/hot/${name}`), null); // cache the negative answer
+    const hot = (await node2.lookup('/hot'))!;
+    const made = await node1.transaction((tx) => tx.insert(dir(hot.id, name)));
+    assert.equal((await node2.lookup(`/hot/${name}`))?.id, made.id, `create ${i} visible`);
+    await node1.transaction((tx) => tx.update(made.id, { mode: 0o700 }));
+    assert.equal((await node2.lookup(`/hot/${name}`))?.mode, 0o700, `update ${i} visible`);
+  }
+  assert.ok(events.includes('hit'), 'the cache was in use meanwhile');
+});
+
+test('a directory renamed on one node disappears under its old name on the other, subtree included', async () => {
+  const a = await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'ren-a')));
+  const deep = await node1.transaction((tx) => tx.insert(dir(a.id, 'deep')));
+  assert.equal((await node2.lookup('/ren-a/deep'))?.id, deep.id);
+  await node1.transaction((tx) => tx.move(a.id, ROOT_ID, 'ren-b', 2));
+  assert.equal(await node2.lookup('/ren-a/deep'), null);
+  assert.equal((await node2.lookup('/ren-b/deep'))?.id, deep.id);
+  await node1.transaction((tx) => tx.removeTree(a.id));
+  assert.equal(await node2.lookup('/ren-b/deep'), null);
+});
+
+test('the cache is bounded by max_entries', async () => {
+  const small = new CachedMetadataStore(new PostgresStore({ dsn: db.dsn }), { ttlMs: 600_000, maxEntries: 3 });
+  try {
+    for (const p of ['/a', '/b', '/c', '/d', '/e']) await small.resolve(p);
+    assert.equal(small.size, 3);
+  } finally {
+    await small.close();
+  }
+});
+
+/** Resolves until node2 answers from its cache, so the entry is certainly there. */
+async function cachedOnNode2(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    events.length = 0;
+    await node2.resolve(path);
+    if (events.includes('hit')) return;
+  }
+  throw new Error(`${path} never became a cache hit on node 2`);
+}
+
+/** The subscriber connection of a bus, to hold back its messages the way a busy event loop or network would. */
+const subscriberSocket = (store: CachedMetadataStore) =>
+  ((store as unknown as { options: { bus: { sub: { stream: NodeJS.ReadableStream } } } }).options.bus.sub.stream);
+
+test('an invalidation still in flight does not let a stale entry be served', async () => {
+  const d = await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'inflight')));
+  await cachedOnNode2('/inflight');
+  const socket = subscriberSocket(node2);
+  socket.pause();
+  try {
+    await node1.transaction((tx) => tx.update(d.id, { mode: 0o711 }));
+    // node2 has not seen the message; the change counter tells it so, and it reads the database.
+    assert.equal((await node2.lookup('/inflight'))?.mode, 0o711);
+  } finally {
+    socket.resume();
+  }
+});
+
+test('after Redis loses its counter (restart without persistence) caches still do not go stale', async () => {
+  const d = await node1.transaction((tx) => tx.insert(dir(ROOT_ID, 'reset')));
+  // Both nodes reconnect to a Redis whose counter is gone, as after a restart.
+  const [host, port] = REDIS_ADDR.split(':');
+  const { Redis } = await import('ioredis');
+  const admin = new Redis({ host, port: Number(port) });
+  try {
+    await admin.del(`${prefix}cache-epoch`);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+  } finally {
+    admin.disconnect();
+  }
+  const healthyAgain = async (s: CachedMetadataStore) => {
+    const b = (s as unknown as { options: { bus: RedisInvalidationBus } }).options.bus;
+    await new Promise((r) => setTimeout(r, 50));
+    await untilHealthy(b);
+  };
+  await Promise.all([healthyAgain(node1), healthyAgain(node2)]);
+  await cachedOnNode2('/reset');
+  const socket = subscriberSocket(node2);
+  socket.pause();
+  try {
+    await node1.transaction((tx) => tx.update(d.id, { mode: 0o701 }));
+    assert.equal((await node2.lookup('/reset'))?.mode, 0o701);
+  } finally {
+    socket.resume();
+  }
+});
