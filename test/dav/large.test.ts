@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { ROOT_PRINCIPAL } from '../../src/vfs/types.js';
-import { ADMIN_KEY, startTestServer } from '../helpers/server.js';
+import { startChildServer } from '../helpers/child-server.js';
+import { patternStream, sha256Of } from '../helpers/http.js';
+import { startTestServer } from '../helpers/server.js';
 import { ADMIN_BASIC } from './dav-client.js';
 
 test('PROPFIND Depth 1 on a 10,000-entry collection is answered completely and streamed', { timeout: 300_000 }, async (t) => {
@@ -15,8 +13,11 @@ test('PROPFIND Depth 1 on a 10,000-entry collection is answered completely and s
   try {
     const ctx = { principal: ROOT_PRINCIPAL };
     await server.server.vfs.mkdir(ctx, '/big');
-    for (let i = 0; i < 10_000; i++) {
-      await server.server.vfs.writeFile(ctx, `/big/entry-${String(i).padStart(5, '0')}.txt`, Readable.from([Buffer.from('x')]));
+    // In parallel batches, so that group commit makes the set-up quick.
+    for (let i = 0; i < 10_000; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => server.server.vfs.writeFile(ctx, `/big/entry-${String(i + j).padStart(5, '0')}.txt`, Readable.from([Buffer.from('x')]))),
+      );
     }
     const props = '<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>';
     const timings: number[] = [];
@@ -45,66 +46,31 @@ test('PROPFIND Depth 1 on a 10,000-entry collection is answered completely and s
   }
 });
 
-function waitForUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${out}`)));
-  });
-}
-
-const vmHwmKb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-
 test('1 GiB PUT and GET through WebDAV with the server process under 200 MiB RSS (VmHWM)', { timeout: 900_000 }, async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-dav-1g-'));
-  const config = path.join(dir, 'config.yaml');
-  writeFileSync(config, `data_dir: ${dir}/data\nserver:\n  listen_addr: 127.0.0.1:0\nauth:\n  api_keys: ["${ADMIN_KEY}"]\nlog:\n  level: warn\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'server', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CALLFS_LOG__LEVEL: 'info' } });
+  const server = await startChildServer();
   try {
-    const url = await waitForUrl(child);
     const total = 1024 * 1024 * 1024;
-    const block = Buffer.alloc(1024 * 1024);
-    for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
-    const sent = createHash('sha256');
-    let produced = 0;
-    const body = new ReadableStream({
-      pull(controller) {
-        if (produced >= total) return controller.close();
-        const chunk = new Uint8Array(block.buffer, block.byteOffset, block.length);
-        block[0] = (produced / block.length) & 0xff;
-        sent.update(block);
-        produced += block.length;
-        controller.enqueue(new Uint8Array(chunk));
-      },
+    const upload = patternStream(total, 7);
+    const put = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${server.url}/dav/one-gib.bin`, { method: 'PUT', headers: { authorization: ADMIN_BASIC, 'content-length': String(total) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      upload.stream.pipe(req);
     });
-    const put = await fetch(`${url}/dav/one-gib.bin`, { method: 'PUT', headers: { authorization: ADMIN_BASIC, 'content-length': String(total) }, body, duplex: 'half' } as RequestInit);
-    assert.equal(put.status, 201);
-    const afterPut = vmHwmKb(child.pid!);
-    const get = await fetch(`${url}/dav/one-gib.bin`, { headers: { authorization: ADMIN_BASIC } });
+    assert.equal(put, 201);
+    const afterPut = server.peakRssKb();
+    const get = await fetch(`${server.url}/dav/one-gib.bin`, { headers: { authorization: ADMIN_BASIC } });
     assert.equal(get.status, 200);
     assert.equal(get.headers.get('content-length'), String(total));
-    const received = createHash('sha256');
-    let n = 0;
-    for await (const chunk of get.body as unknown as AsyncIterable<Uint8Array>) {
-      received.update(chunk);
-      n += chunk.length;
-    }
-    assert.equal(n, total);
-    assert.equal(received.digest('hex'), sent.digest('hex'));
-    const hwm = vmHwmKb(child.pid!);
+    const received = await sha256Of(get.body as unknown as AsyncIterable<Uint8Array>);
+    assert.equal(received.bytes, total);
+    assert.equal(received.sha256, await upload.sha256);
+    const hwm = server.peakRssKb();
     t.diagnostic(`server VmHWM after PUT: ${afterPut} kB, after GET: ${hwm} kB`);
     assert.ok(hwm < 204_800, `server peak RSS ${hwm} kB is over 200 MiB`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
 });

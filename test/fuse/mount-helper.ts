@@ -37,7 +37,8 @@ export async function startMount(serverUrl: string, args: string[] = [], options
   if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: the FUSE tests need a kernel with FUSE (modprobe fuse) and fuse3/libfuse2 installed');
   const dir = mountpoint ?? (await mkdtemp(path.join(tmpdir(), 'callfs-mnt-')));
   const key = options.keyFromEnv ? [] : ['--api-key', ADMIN_KEY];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'mount', serverUrl, dir, ...key, ...args], {
+  // The compiled command (scripts/run-tests.mjs builds it first), so the client's memory is the product's.
+  const child = spawn(process.execPath, ['bin/callfs.js', 'mount', serverUrl, dir, ...key, ...args], {
     cwd: repoRoot,
     env: { ...process.env, CALLFS_API_KEY: options.keyFromEnv ? ADMIN_KEY : '' },
     stdio: ['ignore', 'ignore', 'pipe'],

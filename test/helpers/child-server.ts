@@ -43,7 +43,8 @@ export async function startChildServer(config: Record<string, unknown> = {}, opt
       auth: { api_keys: [ADMIN_KEY], ...((config.auth as object) ?? {}) },
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'server', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The compiled command, as users run it (scripts/run-tests.mjs builds it first), so memory is the product's.
+  const child = spawn(process.execPath, ['bin/callfs.js', 'server', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;

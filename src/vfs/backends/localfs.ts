@@ -46,22 +46,20 @@ export class LocalFsBackend implements Backend {
     const key = newBlobKey();
     const tmp = path.join(this.tmpDir, key);
     const guard = new SizeGuard(options.expectedSize);
+    // Opened before anything can fail, so the cleanup below always finds the file it must remove.
+    const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+      // flush: fsync before the stream closes the handle, so the blob is durable when pipeline resolves.
+      const out = createWriteStream(tmp, { fd: handle, flush: true });
       await pipeline(source, guard, out, { signal: options.signal });
       guard.finish();
-      const handle = await fs.open(tmp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
       const final = this.pathOf(key);
       await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
       await fs.rename(tmp, final);
       await fsyncDir(path.dirname(final));
       return { key, size: guard.bytes };
     } catch (err) {
+      await handle.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw err;
     }
