@@ -92,7 +92,7 @@ export class FakeS3 {
       const upload = this.uploads.get(uploadId);
       if (!upload) return this.error(res, 404, 'NoSuchUpload');
       if (method === 'PUT') {
-        let data = body;
+        let data: Buffer = body;
         if (copySource) {
           const src = this.source(copySource);
           if (!src) return this.error(res, 404, 'NoSuchKey');
