@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { loadOrCreateAdminKey } from './admin-key.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
+import { OrphanSweeper } from './fsck/sweeper.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -52,6 +53,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
   const vfs = await buildVfs(config, { instanceId, logger });
+  const sweeper = new OrphanSweeper({
+    store: vfs.store,
+    backends: vfs.backends,
+    instanceId,
+    intervalMs: config.backend.orphan_sweep_interval * 1000,
+    graceMs: config.backend.orphan_grace * 1000,
+    logger,
+  });
+  sweeper.start();
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
@@ -139,6 +149,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
     async close() {
       await app.close();
+      await sweeper.stop();
       await vfs.close();
     },
   };
