@@ -144,10 +144,16 @@ export class S3Backend implements Backend {
     const key = newBlobKey();
     const guard = new StrictLength(options.expectedSize);
     // A failing or aborted source fails the body, which makes Upload abort its multipart upload before rejecting.
-    const fail = (err: Error) => guard.destroy(err);
+    let bodyError: Error | null = null;
+    const fail = (err: Error) => {
+      bodyError ??= err;
+      guard.destroy(err);
+    };
     source.once('error', fail);
+    guard.once('error', (err: Error) => void (bodyError ??= err));
     const onAbort = () => {
-      const err = Object.assign(new Error('the write was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+      const reason: unknown = options.signal?.reason;
+      const err = reason instanceof Error ? reason : Object.assign(new Error('the write was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
       source.destroy(err);
       fail(err);
     };
@@ -162,23 +168,19 @@ export class S3Backend implements Backend {
       leavePartsOnError: false,
     });
     try {
-      await this.call(async () => {
-        try {
-          return await upload.done();
-        } catch (err) {
-          // The body's own failure (client gone, wrong length) says nothing about S3's health.
-          if (guard.errored) throw guard.errored;
-          throw err;
-        }
-      });
+      // The body's own failure (client gone, wrong length) says nothing about S3's health.
+      await this.breaker.run(
+        () => upload.done().catch((err: unknown) => Promise.reject(bodyError ?? err)),
+        (err) => err !== bodyError && isOutage(err),
+      );
       return { key, size: guard.bytes };
     } catch (err) {
       // Belt and braces: an object whose completion answer was lost must not survive either.
       if (!(err instanceof VfsError && err.code === 'UNAVAILABLE')) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) })).catch(() => {});
       throw err;
     } finally {
+      // `fail` stays subscribed: a body that errors later (client gone after a refusal) must find a listener.
       options.signal?.removeEventListener('abort', onAbort);
-      source.off('error', fail);
     }
   }
 
