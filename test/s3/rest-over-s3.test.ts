@@ -154,6 +154,10 @@ describe('REST over the s3 backend (s3rver), /s3 mounted beside localfs', () => 
     assert.equal(report.checks['backend:s3']?.status, 'degraded');
     assert.equal(report.checks['backend:localfs']?.status, 'ok');
     assert.equal(await (await srv.request('GET', '/v1/files/local/still-here.txt')).text(), 'local', 'localfs part of the tree still served');
+    const move = await srv.request('PATCH', '/v1/files/local/still-here.txt', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ destination: '/s3/moved-in-outage.txt' }) });
+    assert.equal(move.status, 503, 'a move whose content cannot reach S3 fails as a whole');
+    assert.equal(await (await srv.request('GET', '/v1/files/local/still-here.txt')).text(), 'local', 'the source of a failed move is intact');
+    assert.equal((await srv.request('GET', '/v1/files/s3/moved-in-outage.txt')).status, 404);
 
     await s3.start();
     await waitFor('S3 reads to work again', async () => {

@@ -110,7 +110,8 @@ export class S3Backend implements Backend {
       ...(credentials ? { credentials } : {}),
       maxAttempts: options.maxAttempts ?? 3,
       retryMode: 'standard',
-      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: options.connectionTimeoutMs ?? 5_000 },
+      // Without throwOnRequestTimeout this SDK only logs a warning and lets a silent S3 hang the request forever.
+      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: options.connectionTimeoutMs ?? 5_000, throwOnRequestTimeout: true },
       // Checksums over streamed bodies of unknown length would need buffering on some SDK paths.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
