@@ -643,6 +643,10 @@ export class Vfs {
     type Relocation = { old: BlobRef; copy: BlobRef; content: Pick<NodeRecord, 'blobKey' | 'backend' | 'instanceId' | 'size'> };
     const relocations: Relocation[] = [];
     if (this.backends.entries().length < 2) return relocations;
+    // Source and destination trees map to one and the same backend: nothing to relocate, and no walk
+    // (content placed under an older mount layout stays where it is until a move changes its backend).
+    const sameBackend = this.backends.forPath(src).name === this.backends.forPath(dst).name;
+    if (sameBackend && this.backends.uniformBelow(src) && this.backends.uniformBelow(dst)) return relocations;
     const { from } = await this.prepareTransfer(this.store, ctx, src, dst, options);
     requireAccess(from.parent!, parentOf(src), ctx.principal, W | X);
     const stack: Array<[NodeRecord, string]> = [[from.target, dst]];

@@ -117,6 +117,12 @@ describe('REST over the s3 backend (s3rver), /s3 mounted beside localfs', () => 
     assert.equal((await store.lookup('/local/back/a.bin'))!.backend, 'localfs');
     assert.equal(await s3Store.stat(s3A.blobKey!), null, 'old s3 object removed');
     assert.equal(await s3Store.stat(s3B.blobKey!), null, 'old s3 object removed');
+
+    // Within one backend a move stays a metadata change: same blob, nothing copied.
+    const localA = (await store.lookup('/local/back/a.bin'))!.blobKey;
+    const renamed = await srv.request('PATCH', '/v1/files/local/back', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ destination: '/elsewhere' }) });
+    assert.equal(renamed.status, 200);
+    assert.equal((await store.lookup('/elsewhere/a.bin'))!.blobKey, localA);
   });
 
   test('an upload cut off mid-body leaves no file and no object', async () => {
