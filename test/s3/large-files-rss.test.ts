@@ -4,7 +4,7 @@
 // 5 MiB × 4 here; with the defaults (8 MiB × 6) the peak measured ~205 MB.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildCli, startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { buildCli, startChildServer, type ChildServer } from '../helpers/compiled-server.js';
 import { startCountingProxy } from '../helpers/counting-proxy.js';
 import { ADMIN_KEY } from '../helpers/server.js';
 import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
