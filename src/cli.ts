@@ -119,4 +119,32 @@ program
     process.exit(await runFsckCommand(config, { repair: options.repair === true, graceSeconds, write: (line) => console.log(line) }));
   });
 
+program
+  .command('mount')
+  .description('mount a CallFS server on a local directory (FUSE; needs libfuse2)')
+  .argument('<server-url>', 'e.g. http://127.0.0.1:8443')
+  .argument('<mountpoint>', 'an existing directory')
+  .option('--api-key <key>', 'API key (default: env CALLFS_API_KEY)')
+  .option('--cache-ttl <seconds>', 'how long attributes and listings are cached', '1')
+  .option('--timeout <seconds>', 'a request without progress for this long fails with EIO', '10')
+  .option('--read-only', 'refuse every change with EROFS')
+  .option('-o, --options <opts>', 'mount options: allow_other, allow_root, default_permissions (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .action(async (serverUrl: string, mountpoint: string, options: import('./fuse/command.js').MountCommandOptions) => {
+    const { mountCommand } = await import('./fuse/command.js');
+    await mountCommand(serverUrl, mountpoint, options).catch((err: unknown) => fail(err));
+  });
+
+program
+  .command('unmount')
+  .description('unmount a callfs mount (pending writes are uploaded when files are closed)')
+  .argument('<mountpoint>')
+  .action(async (mountpoint: string) => {
+    const { unmountCommand } = await import('./fuse/command.js');
+    try {
+      unmountCommand(mountpoint);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
 await program.parseAsync(process.argv);

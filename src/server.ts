@@ -4,16 +4,20 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { loadOrCreateAdminKey } from './admin-key.js';
+import { loadOrCreateSecretFile } from './secret-files.js';
+import { LinkService } from './links/service.js';
+import { RateLimiter } from './links/rate-limiter.js';
+import { downloadRoutes } from './rest/routes/download.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
 import { OrphanSweeper } from './fsck/sweeper.js';
+import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
 import { sendHttpError } from './rest/errors.js';
-import { buildVfs } from './vfs/build.js';
+import { buildVfs, localfsRootPath } from './vfs/build.js';
 import type { Vfs } from './vfs/vfs.js';
 
 export interface CallFsServer {
@@ -52,7 +56,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.log);
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
-  const vfs = await buildVfs(config, { instanceId, logger });
+  const vfs = await buildVfs(config, { instanceId, logger, metrics });
   const sweeper = new OrphanSweeper({
     store: vfs.store,
     backends: vfs.backends,
@@ -65,7 +69,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
-  const adminKey = hasCredentials ? undefined : loadOrCreateAdminKey(config.data_dir);
+  const adminKey = hasCredentials ? undefined : loadOrCreateSecretFile(config.data_dir, 'admin.key');
   const auth = new Authenticator(authConfig, adminKey ? [adminKey.key] : []);
 
   const https = config.server.protocol === 'https'
@@ -83,6 +87,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // Paths are decoded and checked by the VFS normaliser, not the router.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
     ...(https ? { https } : {}),
+    // The router's own rejections (a URL that does not decode) get the same error body as everything else.
+    frameworkErrors: (error: Error & { code?: string }, _request: unknown, reply: import('fastify').FastifyReply) =>
+      reply.code(400).send({ code: error.code === 'FST_ERR_BAD_URL' ? 'INVALID_PATH' : 'BAD_REQUEST', message: error.message }),
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const body = JSON.stringify({ code: 'BAD_REQUEST', message: 'malformed HTTP request' });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('principal', null);
@@ -126,7 +138,26 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
 
   let url = '';
-  await app.register(restApi, { vfs, auth, externalUrl: externalBase(config), maxJsonBody: config.server.max_json_body });
+  const externalUrl = () => externalBase(config, url || undefined);
+  const links = new LinkService(vfs, config.auth.single_use_link_secret ?? loadOrCreateSecretFile(config.data_dir, 'link.secret').key);
+  links.startSweeper(undefined, (err) => logger.warn({ err }, 'removing expired links failed'));
+  await app.register(restApi, {
+    vfs,
+    auth,
+    metrics,
+    externalUrl,
+    maxJsonBody: config.server.max_json_body,
+    links: { service: links, limiter: new RateLimiter(config.links.generate_per_minute) },
+  });
+  await app.register(downloadRoutes, { links, limiter: new RateLimiter(config.links.download_per_minute), metrics, externalUrl });
+  await app.register(davApi, {
+    vfs,
+    auth,
+    davPrefix: config.server.dav_prefix,
+    maxXmlBody: config.server.max_xml_body,
+    propfindInfinityLimit: config.server.propfind_infinity_limit,
+    quotaPath: config.backend.default_backend === 'localfs' ? localfsRootPath(config) : undefined,
+  });
 
   const server: CallFsServer = {
     app,
@@ -148,6 +179,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return url;
     },
     async close() {
+      links.stop();
       await app.close();
       await sweeper.stop();
       await vfs.close();

@@ -3,14 +3,22 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { authenticateRequest } from '../http/authenticate.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { sendHttpError, sendRestError } from './errors.js';
+import type { LinkService } from '../links/service.js';
+import type { RateLimiter } from '../links/rate-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import { VfsError } from '../vfs/errors.js';
 import { directoryRoutes } from './routes/directories.js';
+import { linkRoutes } from './routes/links.js';
 import { filesRoutes } from './routes/files.js';
 
 export interface RestOptions {
   vfs: Vfs;
   auth: Authenticator;
-  externalUrl: string;
+  /** Evaluated per error, because the port is known only after listen(). */
+  externalUrl: () => string;
   maxJsonBody: number;
+  metrics: Metrics;
+  links: { service: LinkService; limiter: RateLimiter };
 }
 
 /** The /v1 API: Bearer (or Basic) auth on every route, one error table. */
@@ -24,7 +32,13 @@ export async function restApi(app: FastifyInstance, options: RestOptions): Promi
     }
     request.principal = principal;
   });
-  app.setErrorHandler((err, request, reply) => sendRestError(err, request, reply, { externalUrl }));
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof VfsError && err.code === 'EXISTS' && err.details.instanceId) {
+      options.metrics.crossServerOps.inc({ operation: 'conflict_detected', source_instance: vfs.instanceId, target_instance: String(err.details.instanceId) });
+    }
+    sendRestError(err, request, reply, { externalUrl: externalUrl() });
+  });
   await app.register(filesRoutes, { vfs, maxJsonBody: options.maxJsonBody });
   await app.register(directoryRoutes, { vfs });
+  await app.register(linkRoutes, { links: options.links.service, limiter: options.links.limiter, metrics: options.metrics, maxJsonBody: options.maxJsonBody, externalUrl });
 }

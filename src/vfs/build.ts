@@ -12,6 +12,9 @@ import type { MetadataStore } from './metadata/store.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs } from './vfs.js';
+import { BlobCache } from './blob-cache.js';
+import type { Metrics } from '../observability/metrics.js';
+import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
 /** Picks each engine from config: the one registry of stores, lock managers and backends. */
 export async function openMetadataStore(config: Config): Promise<MetadataStore> {
@@ -53,13 +56,18 @@ function openS3Backend(config: Config): S3Backend {
   });
 }
 
-export function openBackends(config: Config): BackendRegistry {
+/** Where localfs keeps blobs: backend.localfs_root_path, or <data_dir>/localfs. */
+export function localfsRootPath(config: Config): string {
+  return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
+}
+
+export function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): BackendRegistry {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
     switch (name) {
       case 'localfs':
-        backends.set(name, new LocalFsBackend(config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs')));
+        backends.set(name, new LocalFsBackend(localfsRootPath(config)));
         break;
       case 'noop':
         backends.set(name, new NoopBackend());
@@ -70,15 +78,26 @@ export function openBackends(config: Config): BackendRegistry {
     }
   }
   const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));
-  return new BackendRegistry(backends, config.backend.default_backend, mounts);
+  const decorated = new Map([...backends].map(([name, backend]) => [name, decorate(backend)] as const));
+  return new BackendRegistry(decorated, config.backend.default_backend, mounts);
 }
 
-export async function buildVfs(config: Config, options: { instanceId: string; logger: Logger }): Promise<Vfs> {
-  const store = await openMetadataStore(config);
+export interface BuildOptions {
+  instanceId: string;
+  logger: Logger;
+  /** When given, every store query, backend operation and lock operation is measured. */
+  metrics?: Metrics;
+}
+
+export async function buildVfs(config: Config, options: BuildOptions): Promise<Vfs> {
+  const { metrics } = options;
+  const rawStore = await openMetadataStore(config);
+  const rawLocks = openLockManager(config);
   return new Vfs({
-    store,
-    backends: openBackends(config),
-    locks: openLockManager(config),
+    store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
+    backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
+    blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,
     onBackgroundError: (err, context) => options.logger.warn({ err }, `background cleanup failed: ${context}`),
   });

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Backend } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
+import type { BlobCache } from './blob-cache.js';
 import { newEtag } from './etag.js';
 import { VfsError, notFound } from './errors.js';
 import { assertLocksHeld, conflictingLock } from './lock-rules.js';
@@ -82,6 +83,8 @@ export interface VfsOptions {
   onBackgroundError?: (err: unknown, context: string) => void;
   /** Upper bound on WebDAV lock timeouts, seconds. */
   maxLockTimeoutSeconds?: number;
+  /** Keeps small immutable blobs in memory (none when absent). */
+  blobCache?: BlobCache;
   /** Finds the reader for a blob held elsewhere (internalproxy); defaults to the local backend. */
   remoteReader?: (node: NodeRecord) => Backend | null;
 }
@@ -110,6 +113,7 @@ export class Vfs {
   private readonly onBackgroundError: (err: unknown, context: string) => void;
   private readonly maxLockTimeout: number;
   private readonly remoteReader?: (node: NodeRecord) => Backend | null;
+  private readonly blobCache?: BlobCache;
 
   constructor(options: VfsOptions) {
     this.store = options.store;
@@ -120,6 +124,7 @@ export class Vfs {
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     this.maxLockTimeout = options.maxLockTimeoutSeconds ?? 7 * 24 * 3600;
     this.remoteReader = options.remoteReader;
+    this.blobCache = options.blobCache;
   }
 
   // ---------------------------------------------------------------- lookups
@@ -178,30 +183,28 @@ export class Vfs {
   }
 
   /**
-   * Depth-first walk below `path` (not including it), yielding each entry with
-   * its depth (1 = direct member). Directories the principal may not list are
-   * yielded but not entered.
+   * Depth-first pre-order walk below `path` (not including it), yielding each
+   * entry with its depth (1 = direct member). Directories the principal may
+   * not list are yielded but not entered. Memory is one listing batch per level.
    */
   async *walk(ctx: OpContext, path: string, maxDepth = Infinity): AsyncGenerator<Entry & { depth: number }> {
     const root = await this.stat(ctx, path);
-    if (root.type !== 'directory') return;
-    const stack: Array<{ path: string; depth: number }> = [{ path: root.path, depth: 0 }];
-    while (stack.length) {
-      const { path: dirPath, depth } = stack.pop()!;
-      const subdirs: Array<{ path: string; depth: number }> = [];
-      for await (const entry of this.iterate(ctx, dirPath)) {
-        yield { ...entry, depth: depth + 1 };
-        if (entry.type === 'directory' && depth + 1 < maxDepth && allowed(entry, ctx.principal, R | X)) {
-          subdirs.push({ path: entry.path, depth: depth + 1 });
-        }
+    if (root.type === 'directory') yield* this.walkBelow(ctx, root.path, 0, maxDepth);
+  }
+
+  private async *walkBelow(ctx: OpContext, dirPath: string, depth: number, maxDepth: number): AsyncGenerator<Entry & { depth: number }> {
+    for await (const entry of this.iterate(ctx, dirPath)) {
+      yield { ...entry, depth: depth + 1 };
+      if (entry.type === 'directory' && depth + 1 < maxDepth && allowed(entry, ctx.principal, R | X)) {
+        yield* this.walkBelow(ctx, entry.path, depth + 1, maxDepth);
       }
-      stack.push(...subdirs.reverse());
     }
   }
 
   async read(ctx: OpContext, path: string, range?: ByteRange): Promise<ReadResult> {
     const { entry, open } = await this.openForRead(ctx, path);
-    return { entry, stream: await open(range) };
+    const content = await open(range);
+    return { entry, stream: Buffer.isBuffer(content) ? Readable.from([content]) : content };
   }
 
   /**
@@ -209,18 +212,39 @@ export class Vfs {
    * exactly the version `entry` describes, even if the file is replaced
    * meanwhile (blobs are immutable), so headers and body always agree.
    */
-  async openForRead(ctx: OpContext, path: string): Promise<{ entry: Entry; open: (range?: ByteRange) => Promise<Readable> }> {
+  async openForRead(ctx: OpContext, path: string): Promise<{ entry: Entry; open: (range?: ByteRange) => Promise<Readable | Buffer> }> {
     const loc = await this.existing(this.store, ctx, path);
     const node = loc.target;
     if (node.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${loc.path}`, { path: loc.path });
     requireAccess(node, loc.path, ctx.principal, R);
-    return { entry: { ...node, path: loc.path }, open: (range) => this.openContent(node, range) };
+    return { entry: { ...node, path: loc.path }, open: (range) => this.readContent(node, range) };
   }
 
   /** Streams the content of a file node (or a range of it). */
   async openContent(node: NodeRecord, range?: ByteRange): Promise<Readable> {
-    if (node.size === 0 || node.blobKey === null) return Readable.from([]);
+    const content = await this.readContent(node, range);
+    return Buffer.isBuffer(content) ? Readable.from([content]) : content;
+  }
+
+  /**
+   * The content of a file node: a Buffer when it is small enough for the
+   * content cache (so a front end can send it in one write), else a stream.
+   */
+  async readContent(node: NodeRecord, range?: ByteRange): Promise<Readable | Buffer> {
+    if (node.size === 0 || node.blobKey === null) return Buffer.alloc(0);
     const span = range ?? { start: 0, end: node.size - 1 };
+    const cache = this.blobCache;
+    if (cache && node.size <= cache.maxItemBytes && node.backend) {
+      let content = cache.get(node.backend, node.blobKey);
+      if (!content) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await this.readerFor(node).read(node.blobKey, { start: 0, end: node.size - 1 })) chunks.push(chunk as Buffer);
+        content = Buffer.concat(chunks);
+        if (content.length !== node.size) throw new VfsError('INTERNAL', `content of ${node.name} has ${content.length} bytes, metadata says ${node.size}`);
+        cache.set(node.backend, node.blobKey, content);
+      }
+      return content.subarray(span.start, span.end + 1);
+    }
     return this.readerFor(node).read(node.blobKey, span);
   }
 
@@ -403,7 +427,7 @@ export class Vfs {
     const path = normalizePath(rawPath);
     await this.checkWrite(this.store, ctx, path, options);
     const { name: backendName, backend } = this.backends.forPath(path);
-    const blob = await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
+    const blob = options.expectedSize === 0 ? await drainEmpty(body) : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
     let result: { entry: Entry; created: boolean; old: BlobRef | null };
     try {
       result = await withLocks(this.locks, [path], () =>
@@ -411,13 +435,9 @@ export class Vfs {
           const loc = await this.checkWrite(tx, ctx, path, options);
           const now = this.now();
           const mtimeMs = options.mtimeMs ?? now;
-          const content = {
-            size: blob.size,
-            blobKey: blob.key,
-            backend: backendName,
-            instanceId: backend.nodeLocal ? this.instanceId : null,
-            etag: newEtag('f'),
-          };
+          const content = blob.key === null
+            ? { size: 0, blobKey: null, backend: null, instanceId: null, etag: newEtag('f') }
+            : { size: blob.size, blobKey: blob.key, backend: backendName, instanceId: backend.nodeLocal ? this.instanceId : null, etag: newEtag('f') };
           const target = loc.target;
           if (target) {
             const old = target.blobKey && target.backend
@@ -432,7 +452,7 @@ export class Vfs {
         }),
       );
     } catch (err) {
-      await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
+      if (blob.key !== null) await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
       throw err;
     }
     if (result.old) await this.discardBlobs([result.old]);
@@ -564,6 +584,7 @@ export class Vfs {
           // Another node's disk: its sweeper (fsck) collects the orphan.
           continue;
         }
+        this.blobCache?.delete(blob.backend, blob.blobKey);
         await backend.delete(blob.blobKey);
       } catch (err) {
         this.onBackgroundError(err, `removing blob ${blob.blobKey} of a deleted or replaced file`);
@@ -797,6 +818,18 @@ export class Vfs {
     return this.store.getProperties(entry.id);
   }
 
+  /** Dead properties of an entry already resolved by stat/iterate/walk (PROPFIND over many entries). */
+  async propertiesOf(ctx: OpContext, entry: Entry): Promise<DeadProperty[]> {
+    requireAccess(entry, entry.path, ctx.principal, R);
+    return this.store.getProperties(entry.id);
+  }
+
+  /** Number of nodes in the tree at `path`, itself included (bounds a WebDAV Depth: infinity PROPFIND). */
+  async countTree(ctx: OpContext, path: string): Promise<number> {
+    const entry = await this.stat(ctx, path);
+    return this.store.countTree(entry.id);
+  }
+
   /** Sets and removes dead properties atomically: all or nothing. */
   async patchProperties(ctx: OpContext, rawPath: string, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): Promise<Entry> {
     const path = normalizePath(rawPath);
@@ -821,6 +854,14 @@ export class Vfs {
     await this.backends.close();
     await this.store.close();
   }
+}
+
+/** A body declared empty needs no blob; it is still read, so that extra bytes are an error rather than ignored. */
+async function drainEmpty(body: Readable): Promise<{ key: null; size: 0 }> {
+  for await (const chunk of body) {
+    if ((chunk as Buffer).length > 0) throw new VfsError('INVALID_ARGUMENT', 'body is longer than the declared 0 bytes');
+  }
+  return { key: null, size: 0 };
 }
 
 function pathOfChain(chain: readonly NodeRecord[], index: number): string {

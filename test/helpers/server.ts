@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createServer, type CallFsServer } from '../../src/server.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 export const ALICE = { name: 'alice', uid: 1001, gid: 1001, groups: [2000], api_keys: ['alice-key-0123456789abcdef'], password: 'alice-password' };
@@ -51,10 +52,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const config = loadConfig({ env: {}, overrides });
   const lines = options.logLines;
-  const logger = pino(
-    { level: config.log.level, redact: { paths: ['req.headers.authorization'], censor: '***' } },
-    lines ? { write: (s: string) => void lines.push(s) } : pino.destination({ dest: 2, sync: false }),
-  );
+  // The server's own logger factory, so its redaction rules are what the tests see.
+  const logger = createLogger(config.log, lines ? { write: (s: string) => void lines.push(s) } : pino.destination({ dest: 2, sync: false }));
   const server = await createServer(config, { logger });
   const url = await server.listen();
   const ownsDir = !options.dataDir;

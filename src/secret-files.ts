@@ -3,12 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * With no credentials configured, CallFS makes one root API key on first
- * start and keeps it (mode 0600) in the data directory, so a fresh install is
- * usable at once and never open.
+ * A random secret kept in the data directory (mode 0600), made on first use.
+ * This is how a setup without configuration gets an admin key (never open)
+ * and a link-signing secret.
  */
-export function loadOrCreateAdminKey(dataDir: string): { key: string; file: string; created: boolean } {
-  const file = path.join(dataDir, 'admin.key');
+export function loadOrCreateSecretFile(dataDir: string, name: string): { key: string; file: string; created: boolean } {
+  const file = path.join(dataDir, name);
   try {
     const key = readFileSync(file, 'utf8').trim();
     if (key.length >= 16) return { key, file, created: false };

@@ -1,0 +1,78 @@
+import http from 'node:http';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** One keep-alive agent per target, as a real client would use. */
+export function agentFor(maxSockets: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+}
+
+export interface Target {
+  base: string;
+  headers: Record<string, string>;
+}
+
+export interface Response {
+  status: number;
+  body: Buffer;
+}
+
+/** A request with a small body; the response is collected. */
+export function request(agent: http.Agent, target: Target, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(target.base + path, { method, agent, headers: { ...target.headers, ...headers, 'content-length': String(body?.length ?? 0) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Streams `size` bytes of a repeating pattern as a PUT body. */
+export async function putStream(agent: http.Agent, target: Target, path: string, size: number): Promise<number> {
+  const block = Buffer.alloc(1024 * 1024, 0x5a);
+  let left = size;
+  const body = new Readable({
+    read() {
+      if (left <= 0) return void this.push(null);
+      const n = Math.min(left, block.length);
+      left -= n;
+      this.push(n === block.length ? block : block.subarray(0, n));
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const req = http.request(target.base + path, { method: 'PUT', agent, headers: { ...target.headers, 'content-length': String(size) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    pipeline(body, req).catch(reject);
+  });
+}
+
+/** GETs a resource and discards it, returning the byte count. */
+export function getDiscard(agent: http.Agent, target: Target, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(target.base + path, { agent, headers: target.headers }, (res) => {
+        let bytes = 0;
+        pipeline(res, new Writable({ write: (c: Buffer, _e, cb) => ((bytes += c.length), cb()) })).then(() => resolve(bytes), reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/** Runs `total` calls of `task` with `concurrency` in flight; returns calls per second. */
+export async function runConcurrent(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+  return total / ((performance.now() - started) / 1000);
+}

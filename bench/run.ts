@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: CallFS against Apache mod_dav, rclone serve webdav and nginx
+ * (static GET only) on loopback, same workloads, several rounds; medians and
+ * ratios to the best reference measured in the same run.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_LARGE_MB (1024), BENCH_SMALL_COUNT (2000),
+ * BENCH_PROPFIND_ENTRIES (10000), BENCH_ONLY (comma-separated server names).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fuseWorkloads } from './fuse.js';
+import { BENCH_KEY, has, startApache, startCallFs, startNginx, startRclone, type BenchServer } from './servers.js';
+import { largeFile, populateCollection, propfind, restOps, smallFiles, type Figure, type Settings } from './workloads.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const settings: Settings = {
+  largeBytes: env('BENCH_LARGE_MB', 1024) * 1024 * 1024,
+  smallCount: env('BENCH_SMALL_COUNT', 2000),
+  propfindEntries: env('BENCH_PROPFIND_ENTRIES', 10_000),
+};
+const rounds = env('BENCH_ROUNDS', 3);
+const only = process.env.BENCH_ONLY?.split(',');
+
+interface Candidate {
+  name: string;
+  binary: string | null;
+  aptPackage: string | null;
+  start: (dir: string) => Promise<BenchServer>;
+  /** nginx serves static files: no PUT, no PROPFIND. */
+  readOnly: boolean;
+}
+
+const candidates: Candidate[] = [
+  { name: 'callfs', binary: null, aptPackage: null, start: startCallFs, readOnly: false },
+  { name: 'apache-mod_dav', binary: 'apache2', aptPackage: 'apache2', start: startApache, readOnly: false },
+  { name: 'rclone-webdav', binary: 'rclone', aptPackage: 'rclone', start: startRclone, readOnly: false },
+  { name: 'nginx-static', binary: 'nginx', aptPackage: 'nginx', start: startNginx, readOnly: true },
+];
+
+function ensureInstalled(c: Candidate, skipped: Record<string, string>): boolean {
+  if (!c.binary || has(c.binary)) return true;
+  console.error(`${c.binary} is missing; installing Debian package ${c.aptPackage} …`);
+  const r = spawnSync('sh', ['-c', `apt-get install -y -qq --no-install-recommends ${c.aptPackage} >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends ${c.aptPackage} >/dev/null 2>&1)`], { stdio: 'inherit' });
+  if (r.status === 0 && has(c.binary)) return true;
+  skipped[c.name] = `could not install ${c.aptPackage} with apt (exit ${r.status})`;
+  return false;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+  const root = mkdtempSync(path.join(tmpdir(), 'callfs-bench-'));
+  const skipped: Record<string, string> = {};
+  const samples = new Map<string, Map<string, { unit: string; lowerIsBetter: boolean; values: number[] }>>();
+  const peakRss: Record<string, number> = {};
+  const record = (server: string, figures: Figure[]) => {
+    const byWorkload = samples.get(server) ?? new Map();
+    samples.set(server, byWorkload);
+    for (const f of figures) {
+      const entry = byWorkload.get(f.workload) ?? { unit: f.unit, lowerIsBetter: Boolean(f.lowerIsBetter), values: [] };
+      entry.values.push(f.value);
+      byWorkload.set(f.workload, entry);
+    }
+  };
+
+  for (const c of candidates) {
+    if (only && !only.includes(c.name)) continue;
+    if (!ensureInstalled(c, skipped)) continue;
+    const dir = path.join(root, c.name);
+    mkdirSync(dir, { recursive: true });
+    let server: BenchServer;
+    try {
+      server = await c.start(dir);
+    } catch (err) {
+      skipped[c.name] = `failed to start: ${(err as Error).message}`;
+      continue;
+    }
+    try {
+      console.error(`[${c.name}] populating ${settings.propfindEntries} entries …`);
+      if (!c.readOnly) await populateCollection(server, settings);
+      for (let round = 1; round <= rounds; round++) {
+        console.error(`[${c.name}] round ${round}/${rounds}`);
+        record(c.name, await largeFile(server, settings, !c.readOnly));
+        record(c.name, await smallFiles(server, settings, !c.readOnly));
+        if (!c.readOnly) record(c.name, await propfind(server, settings));
+        if (c.name === 'callfs') {
+          record(c.name, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000));
+          record(c.name, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(dir, 'fuse'), settings));
+        }
+      }
+      peakRss[c.name] = server.peakRssKb();
+    } catch (err) {
+      skipped[c.name] = `failed during the run: ${(err as Error).stack ?? err}`;
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // Report: medians; CallFS as a ratio to the best reference (nginx for GET of large files).
+  const workloads = [...new Set([...samples.values()].flatMap((m) => [...m.keys()]))];
+  const rows: Array<Record<string, string | number | null>> = [];
+  const json: Record<string, unknown> = { date: new Date().toISOString(), settings, rounds, peak_rss_kb: peakRss, skipped, workloads: {} };
+  for (const w of workloads) {
+    const row: Record<string, string | number | null> = { workload: w };
+    const medians: Record<string, number> = {};
+    let unit = '';
+    let lowerIsBetter = false;
+    for (const [server, m] of samples) {
+      const e = m.get(w);
+      if (!e) continue;
+      unit = e.unit;
+      lowerIsBetter = e.lowerIsBetter;
+      medians[server] = median(e.values);
+      row[server] = Number(medians[server]!.toFixed(3));
+    }
+    const refNames = w.startsWith('GET ') && w.includes('MiB') ? ['nginx-static'] : ['apache-mod_dav', 'rclone-webdav'];
+    const refs = refNames.filter((n) => medians[n] !== undefined).map((n) => medians[n]!);
+    const best = refs.length ? (lowerIsBetter ? Math.min(...refs) : Math.max(...refs)) : undefined;
+    const mine = medians.callfs;
+    const ratio = best !== undefined && mine !== undefined ? (lowerIsBetter ? best / mine : mine / best) : null;
+    row.unit = unit;
+    row['callfs ÷ best ref'] = ratio === null ? null : Number(ratio.toFixed(2));
+    rows.push(row);
+    (json.workloads as Record<string, unknown>)[w] = { unit, lower_is_better: lowerIsBetter, medians, samples: Object.fromEntries([...samples].map(([s, m]) => [s, m.get(w)?.values ?? null])), ratio_vs_best_reference: ratio };
+  }
+  console.table(rows);
+  console.log('peak RSS (MiB):', Object.fromEntries(Object.entries(peakRss).map(([k, v]) => [k, Math.round(v / 1024)])));
+  for (const [name, why] of Object.entries(skipped)) console.log(`skipped ${name}: ${why}`);
+  mkdirSync('bench/results', { recursive: true });
+  const out = path.join('bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify(json, null, 2));
+  console.log(`results written to ${out}`);
+  rmSync(root, { recursive: true, force: true });
+}
+
+await main();

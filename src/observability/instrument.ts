@@ -1,0 +1,132 @@
+import type { Backend } from '../vfs/backends/backend.js';
+import type { LockManager } from '../vfs/locks/lock-manager.js';
+import type { MetadataOps, MetadataStore } from '../vfs/metadata/store.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Decorators that measure every store query, backend operation and lock
+ * operation, so the engines themselves stay free of metrics code.
+ */
+
+/** Metadata operations by the names dashboards use (the CallFS reference names). */
+const STORE_OPERATIONS: Record<keyof MetadataOps, string> = {
+  lookup: 'get_metadata',
+  resolve: 'get_metadata',
+  get: 'get_metadata',
+  children: 'list_directory',
+  hasChildren: 'list_directory',
+  insert: 'create_metadata',
+  update: 'update_metadata',
+  move: 'update_metadata',
+  removeTree: 'delete_metadata',
+  countTree: 'count_tree',
+  getProperties: 'get_properties',
+  patchProperties: 'update_properties',
+  copyProperties: 'update_properties',
+  insertLock: 'create_lock',
+  getLock: 'get_lock',
+  refreshLock: 'update_lock',
+  deleteLock: 'delete_lock',
+  locksAffecting: 'get_lock',
+  deleteExpiredLocks: 'delete_lock',
+  deleteLocksUnder: 'delete_lock',
+  insertLink: 'create_link',
+  consumeLink: 'consume_link',
+  deleteExpiredLinks: 'delete_link',
+  upsertInstance: 'register_instance',
+  listInstances: 'list_instances',
+  usedBytes: 'usage',
+  blobRefs: 'list_blobs',
+};
+
+function timeAsync<T>(fn: () => Promise<T>, done: (seconds: number, ok: boolean) => void): Promise<T> {
+  const started = performance.now();
+  return fn().then(
+    (value) => {
+      done((performance.now() - started) / 1000, true);
+      return value;
+    },
+    (err: unknown) => {
+      done((performance.now() - started) / 1000, false);
+      throw err;
+    },
+  );
+}
+
+function instrumentOps<T extends MetadataOps>(ops: T, metrics: Metrics): T {
+  return new Proxy(ops, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      const operation = STORE_OPERATIONS[prop as keyof MetadataOps];
+      if (typeof value !== 'function' || operation === undefined || prop === 'blobRefs') return value;
+      return (...args: unknown[]) =>
+        timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
+          metrics.dbQueries.inc({ operation });
+          metrics.dbDuration.observe({ operation }, seconds);
+        });
+    },
+  });
+}
+
+export function instrumentStore(store: MetadataStore, metrics: Metrics): MetadataStore {
+  const wrapped = instrumentOps(store, metrics);
+  return new Proxy(wrapped, {
+    get(target, prop, receiver) {
+      if (prop === 'transaction') {
+        return <R>(fn: (tx: MetadataOps) => Promise<R>) => store.transaction((tx) => fn(instrumentOps(tx, metrics)));
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
+
+/** Backend operations under the reference names: open (read), create (write), delete, stat, copy, list. */
+const BACKEND_OPERATIONS: Partial<Record<keyof Backend, string>> = {
+  read: 'open',
+  write: 'create',
+  delete: 'delete',
+  stat: 'stat',
+  copy: 'copy',
+  ping: 'ping',
+};
+
+export function instrumentBackend(backend: Backend, metrics: Metrics): Backend {
+  return new Proxy(backend, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'list') {
+        return () => {
+          metrics.backendOps.inc({ backend_type: target.type, operation: 'list' });
+          return target.list();
+        };
+      }
+      const operation = BACKEND_OPERATIONS[prop as keyof Backend];
+      if (typeof value !== 'function' || operation === undefined) return value;
+      return (...args: unknown[]) =>
+        timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
+          metrics.backendOps.inc({ backend_type: target.type, operation });
+          metrics.backendDuration.observe({ backend_type: target.type, operation }, seconds);
+        });
+    },
+  });
+}
+
+export function instrumentLocks(locks: LockManager, metrics: Metrics): LockManager {
+  const observe = (operation: 'acquire' | 'release', seconds: number, ok: boolean) => {
+    metrics.lockOps.inc({ operation, status: ok ? 'success' : 'failure' });
+    metrics.lockDuration.observe({ operation }, seconds);
+    metrics.activeLocks.set(locks.activeLocks());
+  };
+  return {
+    get type() {
+      return locks.type;
+    },
+    async acquire(keys) {
+      const release = await timeAsync(() => locks.acquire(keys), (s, ok) => observe('acquire', s, ok));
+      return () => timeAsync(() => release(), (s, ok) => observe('release', s, ok));
+    },
+    activeLocks: () => locks.activeLocks(),
+    ping: () => locks.ping(),
+    close: () => locks.close(),
+  };
+}

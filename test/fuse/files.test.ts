@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sh, shFails, startMount, waitFor, type TestMount } from './mount-helper.js';
+
+/** Files, directories, errno and mtimes through a real mount, checked over REST. */
+describe('callfs mount: files and directories', () => {
+  let server: TestServer;
+  let mount: TestMount;
+  let mnt: (p: string) => string;
+
+  const restBody = async (p: string) => {
+    const res = await server.request('GET', `/v1/files${p}`);
+    assert.equal(res.status, 200, `GET ${p}`);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const restHead = async (p: string) => server.request('HEAD', `/v1/files${p}`);
+  const restMtime = async (p: string) => {
+    const res = await restHead(p);
+    assert.equal(res.status, 200, `HEAD ${p}`);
+    return Date.parse(res.headers.get('x-callfs-mtime')!);
+  };
+  const errCode = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code;
+    }
+    return 'no error';
+  };
+
+  before(async () => {
+    server = await startTestServer();
+    mount = await startMount(server.url, ['--cache-ttl', '1']);
+    mnt = (p: string) => path.join(mount.mountpoint, p);
+  });
+
+  after(async () => {
+    await mount?.stop();
+    await server?.close();
+  });
+
+  it('creates, writes, appends, overwrites and truncates byte-exact', async () => {
+    await sh(`printf 'hello' > ${mnt('a.txt')}`);
+    assert.equal((await restBody('/a.txt')).toString(), 'hello');
+    await sh(`printf ' world' >> ${mnt('a.txt')}`);
+    assert.equal((await restBody('/a.txt')).toString(), 'hello world');
+    const fh = await open(mnt('a.txt'), 'r+');
+    await fh.write('HELLO', 0);
+    await fh.close();
+    assert.equal((await restBody('/a.txt')).toString(), 'HELLO world');
+    await sh(`truncate -s 5 ${mnt('a.txt')}`);
+    assert.equal((await restBody('/a.txt')).toString(), 'HELLO');
+    await sh(`truncate -s 8 ${mnt('a.txt')}`);
+    assert.deepEqual(await restBody('/a.txt'), Buffer.from('HELLO\0\0\0'));
+    assert.deepEqual(await readFile(mnt('a.txt')), Buffer.from('HELLO\0\0\0'));
+    await sh(`: > ${mnt('a.txt')}`);
+    assert.equal((await restBody('/a.txt')).length, 0);
+    assert.equal((await stat(mnt('a.txt'))).size, 0);
+    await sh(`touch ${mnt('empty')}`);
+    assert.equal((await restHead('/empty')).status, 200);
+  });
+
+  it('reads back binary data across read-ahead chunks', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 123);
+    await writeFile(mnt('bin'), data);
+    assert.ok((await restBody('/bin')).equals(data), 'server content');
+    assert.ok((await readFile(mnt('bin'))).equals(data), 'read back through the mount');
+    const fh = await open(mnt('bin'), 'r');
+    const piece = Buffer.alloc(100);
+    const { bytesRead } = await fh.read(piece, 0, 100, 4 * 1024 * 1024 - 50);
+    await fh.close();
+    assert.equal(bytesRead, 100);
+    assert.ok(piece.equals(data.subarray(4 * 1024 * 1024 - 50, 4 * 1024 * 1024 + 50)), 'a read straddling two chunks');
+  });
+
+  it('serves reads of a file being written from what was written', async () => {
+    await writeFile(mnt('live'), 'old content that is long');
+    const writer = await open(mnt('live'), 'r+');
+    await writer.write('NEW', 0);
+    const reader = await open(mnt('live'), 'r');
+    const seen = Buffer.alloc(64);
+    const { bytesRead } = await reader.read(seen, 0, 64, 0);
+    assert.equal(seen.subarray(0, bytesRead).toString(), 'NEW content that is long');
+    await reader.close();
+    await writer.close();
+    assert.equal((await restBody('/live')).toString(), 'NEW content that is long');
+  });
+
+  it('keeps modification times: touch -m -d, touch -a, touch', async () => {
+    await writeFile(mnt('t.txt'), 'x');
+    await sh(`touch -m -d '2001-02-03 04:05:06 UTC' ${mnt('t.txt')}`);
+    assert.equal(await restMtime('/t.txt'), Date.parse('2001-02-03T04:05:06Z'));
+    await sh(`touch -a -d '2010-01-01 00:00:00 UTC' ${mnt('t.txt')}`);
+    assert.equal(await restMtime('/t.txt'), Date.parse('2001-02-03T04:05:06Z'), 'touch -a leaves mtime alone');
+    const before = Date.now() - 2000;
+    await sh(`touch ${mnt('t.txt')}`);
+    const now = await restMtime('/t.txt');
+    assert.ok(now >= before && now <= Date.now() + 2000, `touch sets mtime to now (got ${new Date(now).toISOString()})`);
+    await sh(`touch -d '1999-12-31 23:59:59 UTC' ${mnt('t.txt')}`);
+    assert.equal(await restMtime('/t.txt'), Date.parse('1999-12-31T23:59:59Z'));
+    assert.equal((await stat(mnt('t.txt'))).mtimeMs, Date.parse('1999-12-31T23:59:59Z'));
+  });
+
+  it('re-applies an mtime set while the file was open when it uploads', async () => {
+    const fh = await open(mnt('open-mtime'), 'w');
+    await fh.write('pending data');
+    await fh.utimes(new Date('2005-06-07T08:09:10Z'), new Date('2005-06-07T08:09:10Z'));
+    await fh.close();
+    assert.equal((await restBody('/open-mtime')).toString(), 'pending data');
+    assert.equal(await restMtime('/open-mtime'), Date.parse('2005-06-07T08:09:10Z'));
+    // A write after the utimes makes it "modified now" again, as on a local disk.
+    const again = await open(mnt('open-mtime'), 'r+');
+    await again.utimes(new Date('2005-06-07T08:09:10Z'), new Date('2005-06-07T08:09:10Z'));
+    await again.write('P', 0);
+    await again.close();
+    assert.ok((await restMtime('/open-mtime')) > Date.now() - 60_000);
+  });
+
+  it('makes mkdir, rename, chmod, chown and rmdir visible over REST at once', async () => {
+    await sh(`mkdir ${mnt('d')} && mkdir -m 0750 ${mnt('d/sub')}`);
+    assert.equal((await restHead('/d/sub')).headers.get('x-callfs-type'), 'directory');
+    assert.equal((await restHead('/d/sub')).headers.get('x-callfs-mode'), '0750');
+    await writeFile(mnt('d/f'), 'f');
+    await sh(`chmod 0600 ${mnt('d/f')} && chown 1234:5678 ${mnt('d/f')}`);
+    const head = await restHead('/d/f');
+    assert.equal(head.headers.get('x-callfs-mode'), '0600');
+    assert.equal(head.headers.get('x-callfs-uid'), '1234');
+    assert.equal(head.headers.get('x-callfs-gid'), '5678');
+    await rename(mnt('d/f'), mnt('d/sub/g'));
+    assert.equal((await restHead('/d/f')).status, 404);
+    assert.equal((await restBody('/d/sub/g')).toString(), 'f');
+    await rename(mnt('d/sub'), mnt('d/moved'));
+    assert.equal((await restBody('/d/moved/g')).toString(), 'f');
+    await unlink(mnt('d/moved/g'));
+    await sh(`rmdir ${mnt('d/moved')}`);
+    assert.equal((await restHead('/d/moved')).status, 404);
+    assert.deepEqual(await readdir(mnt('d')), []);
+  });
+
+  it('maps errors to errno and keeps POSIX rename rules', async () => {
+    await sh(`mkdir -p ${mnt('e/full')} ${mnt('e/empty')} ${mnt('e/dir2')} && echo 1 > ${mnt('e/full/x')} && echo 2 > ${mnt('e/file')} && echo 3 > ${mnt('e/file2')}`);
+    assert.equal(await errCode(readFile(mnt('e/missing'))), 'ENOENT');
+    assert.match(await shFails(`mkdir ${mnt('e/full')}`), /File exists/);
+    assert.match(await shFails(`rmdir ${mnt('e/full')}`), /not empty/);
+    assert.match(await shFails(`rmdir ${mnt('e/file')}`), /Not a directory/);
+    assert.equal(await errCode(rename(mnt('e/file'), mnt('e/empty'))), 'EISDIR');
+    assert.equal(await errCode(rename(mnt('e/dir2'), mnt('e/file'))), 'ENOTDIR');
+    assert.equal(await errCode(rename(mnt('e/dir2'), mnt('e/full'))), 'ENOTEMPTY');
+    assert.equal((await restBody('/e/full/x')).toString(), '1\n', 'a refused rename leaves the target tree alone');
+    await rename(mnt('e/dir2'), mnt('e/empty'));
+    assert.equal((await restHead('/e/dir2')).status, 404);
+    await rename(mnt('e/file2'), mnt('e/file'));
+    assert.equal((await restBody('/e/file')).toString(), '3\n', 'rename over a file replaces it');
+    assert.equal(await errCode(symlink('file', mnt('e/link'))), 'EPERM');
+    assert.equal(await errCode(writeFile(mnt('e/nodir/x'), 'x')), 'ENOENT');
+    assert.equal(await errCode(writeFile(mnt('e/file/x'), 'x')), 'ENOTDIR');
+  });
+
+  it('drops the pending writes of an open file that another file was renamed over', async () => {
+    await writeFile(mnt('replacement'), 'the replacement');
+    const fh = await open(mnt('replaced'), 'w');
+    await fh.write('unflushed writes of the replaced file');
+    await rename(mnt('replacement'), mnt('replaced'));
+    await fh.close();
+    assert.equal((await restBody('/replaced')).toString(), 'the replacement');
+    assert.equal(await readFile(mnt('replaced'), 'utf8'), 'the replacement');
+  });
+
+  it('answers statfs with usable numbers (df works)', async () => {
+    const out = await sh(`df -P ${mount.mountpoint} | tail -1`);
+    const [fs, blocks, , available] = out.trim().split(/\s+/);
+    assert.equal(fs, 'callfs');
+    assert.ok(Number(blocks) > 0 && Number(available) > 0, out);
+  });
+
+  it('shows changes made over REST within the cache TTL', async () => {
+    await writeFile(mnt('shared.txt'), 'from the mount');
+    assert.equal(await readFile(mnt('shared.txt'), 'utf8'), 'from the mount');
+    assert.equal((await server.request('PUT', '/v1/files/shared.txt', { body: 'changed over REST' })).status, 200);
+    assert.equal((await server.request('POST', '/v1/files/rest-dir/')).status, 201);
+    const start = Date.now();
+    await waitFor('the REST write to show in the mount', async () => (await readFile(mnt('shared.txt'), 'utf8')) === 'changed over REST', 10_000);
+    await waitFor('the REST mkdir to show in the mount', async () => (await readdir(mount.mountpoint)).includes('rest-dir'), 10_000);
+    assert.equal((await server.request('DELETE', '/v1/files/shared.txt')).status, 204);
+    await waitFor('the REST delete to show in the mount', async () => (await errCode(stat(mnt('shared.txt')))) === 'ENOENT', 10_000);
+    // TTL 1 s for our cache plus 1 s for the kernel's: well under 5 s even on a busy machine.
+    assert.ok(Date.now() - start < 5000, `took ${Date.now() - start} ms`);
+  });
+
+  it('refuses changes on a --read-only mount with EROFS; passes -o allow_other', async () => {
+    const ro = await startMount(server.url, ['--read-only', '-o', 'allow_other']);
+    try {
+      const options = (await readFile('/proc/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === ro.mountpoint)?.split(' ')[3] ?? '';
+      assert.match(options, /(^|,)ro(,|$)/);
+      assert.match(options, /allow_other/);
+      assert.equal(await readFile(path.join(ro.mountpoint, 'bin')).then((b) => b.length), 9 * 1024 * 1024 + 123);
+      assert.equal(await errCode(writeFile(path.join(ro.mountpoint, 'new'), 'x')), 'EROFS');
+      assert.match(await shFails(`mkdir ${path.join(ro.mountpoint, 'nd')}`), /Read-only/);
+      assert.match(await shFails(`touch -m ${path.join(ro.mountpoint, 'bin')}`), /Read-only/);
+    } finally {
+      await ro.stop();
+    }
+  });
+});
