@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, maskSecrets } from './config/load.js';
-import type { Config } from './config/schema.js';
+import { parseDuration, type Config } from './config/schema.js';
 import { openMetadataStore } from './vfs/build.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -96,6 +96,27 @@ program
     } catch (err) {
       fail(err, err instanceof ConfigError ? 1 : 2);
     }
+  });
+
+program
+  .command('fsck')
+  .description('compare metadata with the backends: orphan blobs, missing blobs, size mismatches; exit 0 clean, 1 problems, 2 could not run')
+  .addOption(configOption())
+  .option('-d, --data-dir <dir>', 'data directory (default ./data)')
+  .option('--repair', 'remove orphans older than the grace period; empty files whose content is missing and mark them (property urn:callfs:fsck content-lost)')
+  .option('--grace <duration>', 'unreferenced blobs younger than this are uploads in flight, never orphans (e.g. 30m, 1h)', '1h')
+  .action(async (options: { config?: string; dataDir?: string; repair?: boolean; grace: string }) => {
+    let config: Config;
+    let graceSeconds: number;
+    try {
+      config = load(options);
+      if (!/^\d+(\.\d+)?(ms|s|m|h)?$/.test(options.grace)) throw new Error(`--grace ${options.grace}: use seconds or a duration such as 30m, 1h`);
+      graceSeconds = /^\d+(\.\d+)?$/.test(options.grace) ? Number(options.grace) : parseDuration(options.grace);
+    } catch (err) {
+      fail(err, 2);
+    }
+    const { runFsckCommand } = await import('./fsck/command.js');
+    process.exit(await runFsckCommand(config, { repair: options.repair === true, graceSeconds, write: (line) => console.log(line) }));
   });
 
 program

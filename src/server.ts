@@ -10,6 +10,7 @@ import { RateLimiter } from './links/rate-limiter.js';
 import { downloadRoutes } from './rest/routes/download.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/schema.js';
+import { OrphanSweeper } from './fsck/sweeper.js';
 import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
@@ -58,6 +59,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const instanceId = config.instance_discovery.instance_id ?? hostname();
   const cluster = new ClusterNode(config, instanceId, logger, metrics);
   const vfs = await buildVfs(config, { instanceId, logger, metrics, remoteReader: cluster.remoteReader });
+  const sweeper = new OrphanSweeper({
+    store: vfs.store,
+    backends: vfs.backends,
+    instanceId,
+    intervalMs: config.backend.orphan_sweep_interval * 1000,
+    graceMs: config.backend.orphan_grace * 1000,
+    logger,
+  });
+  sweeper.start();
 
   const authConfig = config.auth;
   const hasCredentials = authConfig.api_keys.length > 0 || authConfig.users.length > 0;
@@ -176,6 +186,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       cluster.stop();
       links.stop();
       await app.close();
+      await sweeper.stop();
       await vfs.close();
     },
   };

@@ -83,6 +83,10 @@ export const configSchema = z
         s3_kms_key_id: z.string().optional(),
         s3_part_size: z.number().int().min(5 * 1024 * 1024).default(8 * 1024 * 1024),
         s3_queue_size: z.number().int().min(1).max(16).default(4),
+        s3_request_timeout: duration.default(30).describe('Seconds an S3 request may stay silent before it is retried or fails.'),
+        s3_breaker_cooldown: duration.default(10).describe('Seconds S3 calls fail fast (503) after repeated outages before one probe is let through.'),
+        orphan_sweep_interval: duration.default(3600).describe('Seconds between sweeps of orphan blobs on node-local backends (0 = never).'),
+        orphan_grace: duration.default(3600).describe('Age, seconds, below which an unreferenced blob is never removed (it may be an upload in flight).'),
       })
       .strict()
       .prefault({}),

@@ -5,6 +5,7 @@ import type { Backend } from './backends/backend.js';
 import { LocalFsBackend } from './backends/localfs.js';
 import { NoopBackend } from './backends/noop.js';
 import { BackendRegistry } from './backends/registry.js';
+import { S3Backend } from './backends/s3.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
 import { RedisLockManager, parseRedisAddr } from './locks/redis.js';
@@ -99,6 +100,24 @@ export function openLockManager(config: Config, logger?: Logger): LockManager {
   }
 }
 
+function openS3Backend(config: Config): S3Backend {
+  const b = config.backend;
+  return new S3Backend({
+    bucket: b.s3_bucket_name!,
+    region: b.s3_region,
+    endpoint: b.s3_endpoint,
+    accessKeyId: b.s3_access_key,
+    secretAccessKey: b.s3_secret_key,
+    serverSideEncryption: b.s3_server_side_encryption,
+    kmsKeyId: b.s3_kms_key_id,
+    acl: b.s3_acl,
+    partSize: b.s3_part_size,
+    queueSize: b.s3_queue_size,
+    requestTimeoutMs: b.s3_request_timeout * 1000,
+    breakerCooldownMs: b.s3_breaker_cooldown * 1000,
+  });
+}
+
 /** Where localfs keeps blobs: backend.localfs_root_path, or <data_dir>/localfs. */
 export function localfsRootPath(config: Config): string {
   return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
@@ -116,7 +135,8 @@ export function openBackends(config: Config, decorate: (backend: Backend) => Bac
         backends.set(name, new NoopBackend());
         break;
       case 's3':
-        throw new Error('backend s3 is not available in this build yet');
+        backends.set(name, openS3Backend(config));
+        break;
     }
   }
   const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));

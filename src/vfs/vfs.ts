@@ -601,12 +601,17 @@ export class Vfs {
     return { from, to };
   }
 
-  /** Rename or move, a metadata change only: O(1) in the size of the tree. */
+  /**
+   * Rename or move: a metadata change only, O(1) in the size of the tree,
+   * unless backend mounts put the destination in another backend.
+   */
   async move(ctx: OpContext, rawSrc: string, rawDst: string, options: MoveOptions = {}): Promise<{ entry: Entry; replaced: boolean }> {
     const src = normalizePath(rawSrc);
     const dst = normalizePath(rawDst);
     if (src === '/') throw new VfsError('PERMISSION_DENIED', 'the root directory cannot be moved', { path: src });
     if (src === dst) return { entry: await this.stat(ctx, src), replaced: false };
+    // Content whose backend differs from the one its new path maps to is copied first, outside any transaction.
+    const relocations = await this.relocateContent(ctx, src, dst, options);
     const { entry, replaced, blobs } = await withLocks(this.locks, [src, dst], () =>
       this.store.transaction(async (tx) => {
         const { from, to } = await this.prepareTransfer(tx, ctx, src, dst, options);
@@ -633,11 +638,62 @@ export class Vfs {
         await tx.deleteLocksUnder(src);
         await this.touchDir(tx, from.parent!.id, now);
         if (parent!.id !== from.parent!.id) await this.touchDir(tx, parent!.id, now);
-        return { entry: { ...moved, path: dst }, replaced: to.target !== null, blobs };
+        for (const r of relocations) {
+          const current = await tx.get(r.old.nodeId);
+          if (current?.blobKey !== r.old.blobKey) throw new VfsError('BUSY', `a file under ${src} changed while its content was being moved; retry`, { path: src, retryAfter: 1 });
+          await tx.update(r.old.nodeId, r.content);
+        }
+        return { entry: { ...moved, path: dst }, replaced: to.target !== null, blobs: [...blobs, ...relocations.map((r) => r.old)] };
       }),
-    );
+    ).catch(async (err: unknown) => {
+      await this.discardBlobs(relocations.map((r) => r.copy));
+      throw err;
+    });
     await this.discardBlobs(blobs);
     return { entry, replaced };
+  }
+
+  /**
+   * For a move across backend mounts: copies each file's content that would
+   * end up in the wrong backend into the one its destination path maps to.
+   * Nothing is committed here; the caller switches the nodes to the copies in
+   * the move's transaction, so the source disappears only once every copy is
+   * complete, and discards the old blobs after.
+   */
+  private async relocateContent(ctx: OpContext, src: string, dst: string, options: MoveOptions) {
+    type Relocation = { old: BlobRef; copy: BlobRef; content: Pick<NodeRecord, 'blobKey' | 'backend' | 'instanceId' | 'size'> };
+    const relocations: Relocation[] = [];
+    if (this.backends.entries().length < 2) return relocations;
+    // Source and destination trees map to one and the same backend: nothing to relocate, and no walk
+    // (content placed under an older mount layout stays where it is until a move changes its backend).
+    const sameBackend = this.backends.forPath(src).name === this.backends.forPath(dst).name;
+    if (sameBackend && this.backends.uniformBelow(src) && this.backends.uniformBelow(dst)) return relocations;
+    const { from } = await this.prepareTransfer(this.store, ctx, src, dst, options);
+    requireAccess(from.parent!, parentOf(src), ctx.principal, W | X);
+    const stack: Array<[NodeRecord, string]> = [[from.target, dst]];
+    try {
+      while (stack.length) {
+        const [node, path] = stack.pop()!;
+        if (node.type === 'directory') {
+          for (const child of await this.store.children(node.id)) stack.push([child, joinPath(path, child.name)]);
+          continue;
+        }
+        if (!node.blobKey || !node.backend) continue;
+        const { name, backend } = this.backends.forPath(path);
+        if (name === node.backend) continue;
+        const stored = await backend.write(await this.openContent(node), { expectedSize: node.size });
+        const content = { blobKey: stored.key, backend: name, instanceId: backend.nodeLocal ? this.instanceId : null, size: stored.size };
+        relocations.push({
+          old: { nodeId: node.id, backend: node.backend, blobKey: node.blobKey, size: node.size, instanceId: node.instanceId },
+          copy: { nodeId: node.id, backend: name, blobKey: stored.key, size: stored.size, instanceId: content.instanceId },
+          content,
+        });
+      }
+    } catch (err) {
+      await this.discardBlobs(relocations.map((r) => r.copy));
+      throw err;
+    }
+    return relocations;
   }
 
   /**

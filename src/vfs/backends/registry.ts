@@ -34,6 +34,11 @@ export class BackendRegistry {
     return { name, backend: this.backends.get(name)! };
   }
 
+  /** Whether no mount lies strictly below `path`, so the whole subtree maps to one backend. */
+  uniformBelow(path: string): boolean {
+    return !this.mounts.some((m) => m.prefix !== path && isWithin(m.prefix, path));
+  }
+
   byName(name: string): Backend {
     const backend = this.backends.get(name);
     if (!backend) throw new VfsError('INTERNAL', `content refers to backend "${name}", which is not configured`);
