@@ -5,14 +5,11 @@ import type { Backend } from './backends/backend.js';
 import { LocalFsBackend } from './backends/localfs.js';
 import { NoopBackend } from './backends/noop.js';
 import { BackendRegistry } from './backends/registry.js';
-import { S3Backend } from './backends/s3.js';
+import type { S3Backend } from './backends/s3.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { LocalLockManager } from './locks/local.js';
-import { RedisLockManager, parseRedisAddr } from './locks/redis.js';
 import type { MetadataStore } from './metadata/store.js';
-import { CachedMetadataStore, type CacheEvent } from './metadata/cached.js';
-import { RedisInvalidationBus } from './metadata/invalidation.js';
-import { PostgresStore } from './metadata/postgres.js';
+import type { CacheEvent } from './metadata/cached.js';
 import { SqliteStore } from './metadata/sqlite.js';
 import { normalizePath } from './path.js';
 import { Vfs, type VfsOptions } from './vfs.js';
@@ -20,7 +17,11 @@ import { BlobCache } from './blob-cache.js';
 import type { Metrics } from '../observability/metrics.js';
 import { instrumentBackend, instrumentLocks, instrumentStore } from '../observability/instrument.js';
 
-/** Picks each engine from config: the one registry of stores, lock managers and backends. */
+/**
+ * Picks each engine from config: the one registry of stores, lock managers and
+ * backends. Cluster and S3 engines are imported only when configured, so the
+ * embedded default does not carry pg, ioredis and the AWS SDK in memory.
+ */
 export interface StoreHooks {
   logger?: Logger;
   onCacheEvent?: (event: CacheEvent, size: number) => void;
@@ -32,9 +33,10 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
       await store.migrate();
-      return store;
+      return withNodeCache(config, store, hooks);
     }
     case 'postgres': {
+      const { PostgresStore } = await import('./metadata/postgres.js');
       const m = config.metadata_store;
       const store = new PostgresStore({
         dsn: m.dsn!,
@@ -49,18 +51,33 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
         await store.close().catch(() => {});
         throw err;
       }
-      return withClusterCache(config, store, hooks);
+      return await withClusterCache(config, store, hooks);
     }
   }
 }
 
 /**
+ * The embedded default's cache: one node, so its own changes are all there is to
+ * hear (a path resolution from memory instead of a walk of SQLite rows per request).
+ */
+async function withNodeCache(config: Config, store: MetadataStore, hooks: StoreHooks): Promise<MetadataStore> {
+  if (config.cache.max_entries === 0 || config.cache.ttl === 0) return store;
+  const { CachedMetadataStore } = await import('./metadata/cached.js');
+  return new CachedMetadataStore(store, { ttlMs: config.cache.ttl * 1000, maxEntries: config.cache.max_entries, onEvent: hooks.onCacheEvent });
+}
+
+/**
  * The per-node metadata cache, for PostgreSQL with Redis: invalidations travel over
  * `<dlm.key_prefix>invalidate`. Without Redis there is no way to hear other nodes' changes,
- * so there is no cache (an embedded SQLite lookup is as cheap as a cache hit anyway).
+ * so a PostgreSQL store without Redis has no cache.
  */
-function withClusterCache(config: Config, store: MetadataStore, hooks: StoreHooks): MetadataStore {
+async function withClusterCache(config: Config, store: MetadataStore, hooks: StoreHooks): Promise<MetadataStore> {
   if (config.cache.max_entries === 0 || config.cache.ttl === 0 || config.dlm.type !== 'redis') return store;
+  const [{ CachedMetadataStore }, { RedisInvalidationBus }, { parseRedisAddr }] = await Promise.all([
+    import('./metadata/cached.js'),
+    import('./metadata/invalidation.js'),
+    import('./locks/redis.js'),
+  ]);
   const d = config.dlm;
   const bus = new RedisInvalidationBus({
     ...parseRedisAddr(d.redis_addr),
@@ -78,11 +95,12 @@ function withClusterCache(config: Config, store: MetadataStore, hooks: StoreHook
   });
 }
 
-export function openLockManager(config: Config, logger?: Logger): LockManager {
+export async function openLockManager(config: Config, logger?: Logger): Promise<LockManager> {
   switch (config.dlm.type) {
     case 'local':
       return new LocalLockManager(config.dlm.acquire_timeout * 1000);
     case 'redis': {
+      const { RedisLockManager } = await import('./locks/redis.js');
       const d = config.dlm;
       return new RedisLockManager({
         redisAddr: d.redis_addr,
@@ -100,7 +118,8 @@ export function openLockManager(config: Config, logger?: Logger): LockManager {
   }
 }
 
-function openS3Backend(config: Config): S3Backend {
+async function openS3Backend(config: Config): Promise<S3Backend> {
+  const { S3Backend } = await import('./backends/s3.js');
   const b = config.backend;
   return new S3Backend({
     bucket: b.s3_bucket_name!,
@@ -123,7 +142,7 @@ export function localfsRootPath(config: Config): string {
   return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
 }
 
-export function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): BackendRegistry {
+export async function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): Promise<BackendRegistry> {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
@@ -135,7 +154,7 @@ export function openBackends(config: Config, decorate: (backend: Backend) => Bac
         backends.set(name, new NoopBackend());
         break;
       case 's3':
-        backends.set(name, openS3Backend(config));
+        backends.set(name, await openS3Backend(config));
         break;
     }
   }
@@ -164,10 +183,10 @@ export async function buildVfs(config: Config, options: BuildOptions): Promise<V
         }
       : undefined,
   });
-  const rawLocks = openLockManager(config, options.logger);
+  const rawLocks = await openLockManager(config, options.logger);
   return new Vfs({
     store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
-    backends: openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    backends: await openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,
