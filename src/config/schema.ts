@@ -73,6 +73,13 @@ export const configSchema = z
           .array(z.object({ path: z.string().startsWith('/'), backend: z.enum(['localfs', 's3', 'noop']) }).strict())
           .default([])
           .describe('Directory prefixes whose content goes to another backend.'),
+        inline_max_bytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1024 * 1024)
+          .default(65536)
+          .describe('Files up to this size (with a declared length) headed for localfs are kept inside the metadata store: one transaction per write, readable from every node. 0 disables.'),
         s3_access_key: z.string().optional(),
         s3_secret_key: z.string().optional(),
         s3_region: z.string().default('us-east-1'),

@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { authenticateRequest } from '../http/authenticate.js';
@@ -55,13 +56,16 @@ export async function davApi(app: FastifyInstance, opts: DavOptions): Promise<vo
     maxLockTimeoutSeconds: 7 * 24 * 3600,
     defaultLockTimeoutSeconds: 3600,
     availableBytes: async () => {
-      if (!opts.quotaPath) return null;
-      try {
-        const s = await statfs(opts.quotaPath);
-        return s.bavail * s.bsize;
-      } catch {
-        return null;
+      // The localfs root appears with its first blob; until then its filesystem is its nearest existing ancestor's.
+      for (let dir = opts.quotaPath; dir; dir = path.dirname(dir) === dir ? undefined : path.dirname(dir)) {
+        try {
+          const s = await statfs(dir);
+          return s.bavail * s.bsize;
+        } catch {
+          continue;
+        }
       }
+      return null;
     },
   };
 

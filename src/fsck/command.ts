@@ -37,7 +37,7 @@ export async function runFsckCommand(config: Config, options: FsckCommandOptions
   let backends;
   try {
     store = await openMetadataStore(config);
-    backends = await openBackends(config);
+    backends = await openBackends(config, store);
     const report = await fsck(store, backends, {
       instanceId: config.instance_discovery.instance_id ?? hostname(),
       graceMs: options.graceSeconds * 1000,

@@ -36,6 +36,10 @@ const STORE_OPERATIONS: Record<keyof MetadataOps, string> = {
   upsertInstance: 'register_instance',
   listInstances: 'list_instances',
   usedBytes: 'usage',
+  putInlineBlob: 'create_inline_blob',
+  getInlineBlob: 'get_inline_blob',
+  deleteInlineBlob: 'delete_inline_blob',
+  inlineBlobs: 'list_blobs',
   blobRefs: 'list_blobs',
 };
 
@@ -58,7 +62,7 @@ function instrumentOps<T extends MetadataOps>(ops: T, metrics: Metrics): T {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       const operation = STORE_OPERATIONS[prop as keyof MetadataOps];
-      if (typeof value !== 'function' || operation === undefined || prop === 'blobRefs') return value;
+      if (typeof value !== 'function' || operation === undefined || prop === 'blobRefs' || prop === 'inlineBlobs') return value;
       return (...args: unknown[]) =>
         timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
           metrics.dbQueries.inc({ operation });

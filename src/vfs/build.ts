@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Backend } from './backends/backend.js';
 import { LocalFsBackend } from './backends/localfs.js';
 import { NoopBackend } from './backends/noop.js';
+import { InlineBackend } from './backends/inline.js';
 import { BackendRegistry } from './backends/registry.js';
 import type { S3Backend } from './backends/s3.js';
 import type { LockManager } from './locks/lock-manager.js';
@@ -33,7 +34,7 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
       await store.migrate();
-      return withNodeCache(config, store, hooks);
+      return withNodeCache(config, store, hooks, () => store.dataVersion());
     }
     case 'postgres': {
       const { PostgresStore } = await import('./metadata/postgres.js');
@@ -57,13 +58,19 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
 }
 
 /**
- * The embedded default's cache: one node, so its own changes are all there is to
- * hear (a path resolution from memory instead of a walk of SQLite rows per request).
+ * The embedded default's cache: a path resolution from memory instead of a walk of
+ * SQLite rows per request.
  */
-async function withNodeCache(config: Config, store: MetadataStore, hooks: StoreHooks): Promise<MetadataStore> {
+async function withNodeCache(config: Config, store: MetadataStore, hooks: StoreHooks, dataVersion: () => number): Promise<MetadataStore> {
   if (config.cache.max_entries === 0 || config.cache.ttl === 0) return store;
-  const { CachedMetadataStore } = await import('./metadata/cached.js');
-  return new CachedMetadataStore(store, { ttlMs: config.cache.ttl * 1000, maxEntries: config.cache.max_entries, onEvent: hooks.onCacheEvent });
+  const [{ CachedMetadataStore }, { ExternalChangeBus }] = await Promise.all([import('./metadata/cached.js'), import('./metadata/external-changes.js')]);
+  return new CachedMetadataStore(store, {
+    ttlMs: config.cache.ttl * 1000,
+    maxEntries: config.cache.max_entries,
+    // Other processes writing the same file (fsck --repair) clear the cache before their change could be served stale.
+    bus: new ExternalChangeBus(dataVersion),
+    onEvent: hooks.onCacheEvent,
+  });
 }
 
 /**
@@ -142,7 +149,7 @@ export function localfsRootPath(config: Config): string {
   return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
 }
 
-export async function openBackends(config: Config, decorate: (backend: Backend) => Backend = (b) => b): Promise<BackendRegistry> {
+export async function openBackends(config: Config, store: MetadataStore, decorate: (backend: Backend) => Backend = (b) => b): Promise<BackendRegistry> {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
@@ -158,6 +165,8 @@ export async function openBackends(config: Config, decorate: (backend: Backend) 
         break;
     }
   }
+  // Always registered, so content stored inline stays readable after inline_max_bytes is lowered to 0.
+  backends.set('inline', new InlineBackend(store, config.backend.inline_max_bytes));
   const mounts = config.backend.mounts.map((m) => ({ prefix: normalizePath(m.path), backend: m.backend }));
   const decorated = new Map([...backends].map(([name, backend]) => [name, decorate(backend)] as const));
   return new BackendRegistry(decorated, config.backend.default_backend, mounts);
@@ -184,9 +193,11 @@ export async function buildVfs(config: Config, options: BuildOptions): Promise<V
       : undefined,
   });
   const rawLocks = await openLockManager(config, options.logger);
+  const store = metrics ? instrumentStore(rawStore, metrics) : rawStore;
   return new Vfs({
-    store: metrics ? instrumentStore(rawStore, metrics) : rawStore,
-    backends: await openBackends(config, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    store,
+    backends: await openBackends(config, store, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    inlineMaxBytes: config.backend.inline_max_bytes,
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),
     instanceId: options.instanceId,

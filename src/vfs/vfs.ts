@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 import type { Backend } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
 import type { BlobCache } from './blob-cache.js';
+import { newBlobKey } from './backends/blob-key.js';
+import { readSmall } from './backends/inline.js';
 import { newEtag } from './etag.js';
 import { VfsError, notFound } from './errors.js';
 import { assertLocksHeld, conflictingLock } from './lock-rules.js';
@@ -83,6 +85,8 @@ export interface VfsOptions {
   onBackgroundError?: (err: unknown, context: string) => void;
   /** Upper bound on WebDAV lock timeouts, seconds. */
   maxLockTimeoutSeconds?: number;
+  /** Bodies up to this many bytes (declared) bound for localfs are stored inline in the metadata store; 0 disables. */
+  inlineMaxBytes?: number;
   /** Keeps small immutable blobs in memory (none when absent). */
   blobCache?: BlobCache;
   /** Finds the reader for a blob held elsewhere (internalproxy); defaults to the local backend. */
@@ -114,6 +118,7 @@ export class Vfs {
   private readonly maxLockTimeout: number;
   private readonly remoteReader?: (node: NodeRecord) => Backend | null;
   private readonly blobCache?: BlobCache;
+  private readonly inlineMaxBytes: number;
 
   constructor(options: VfsOptions) {
     this.store = options.store;
@@ -125,6 +130,7 @@ export class Vfs {
     this.maxLockTimeout = options.maxLockTimeoutSeconds ?? 7 * 24 * 3600;
     this.remoteReader = options.remoteReader;
     this.blobCache = options.blobCache;
+    this.inlineMaxBytes = options.backends.has('inline') ? options.inlineMaxBytes ?? 0 : 0;
   }
 
   // ---------------------------------------------------------------- lookups
@@ -426,13 +432,23 @@ export class Vfs {
   async writeFile(ctx: OpContext, rawPath: string, body: Readable, options: WriteFileOptions = {}): Promise<WriteResult> {
     const path = normalizePath(rawPath);
     await this.checkWrite(this.store, ctx, path, options);
-    const { name: backendName, backend } = this.backends.forPath(path);
-    const blob = options.expectedSize === 0 ? await drainEmpty(body) : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
+    const target = this.backends.forPath(path);
+    // A small body headed for node-local disk is kept in the metadata store, written by the
+    // same transaction as its row: no file, no separate fsync, readable from every node.
+    const inline = options.expectedSize !== undefined && options.expectedSize > 0 && options.expectedSize <= this.inlineMaxBytes && target.backend.type === 'localfs';
+    const { name: backendName, backend } = inline ? { name: 'inline', backend: this.backends.byName('inline') } : target;
+    const blob: { key: string | null; size: number; inlineData?: Buffer } =
+      options.expectedSize === 0
+        ? await drainEmpty(body)
+        : inline
+          ? await readSmall(body, this.inlineMaxBytes, options).then((data) => ({ key: newBlobKey(), size: data.length, inlineData: data }))
+          : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
     let result: { entry: Entry; created: boolean; old: BlobRef | null };
     try {
       result = await withLocks(this.locks, [path], () =>
         this.store.transaction(async (tx) => {
           const loc = await this.checkWrite(tx, ctx, path, options);
+          if (blob.inlineData && blob.key) await tx.putInlineBlob(blob.key, blob.inlineData);
           const now = this.now();
           const mtimeMs = options.mtimeMs ?? now;
           const content = blob.key === null
@@ -452,7 +468,8 @@ export class Vfs {
         }),
       );
     } catch (err) {
-      if (blob.key !== null) await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
+      // An inline blob was part of the transaction that failed: nothing to remove.
+      if (blob.key !== null && !blob.inlineData) await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
       throw err;
     }
     if (result.old) await this.discardBlobs([result.old]);
@@ -663,7 +680,6 @@ export class Vfs {
   private async relocateContent(ctx: OpContext, src: string, dst: string, options: MoveOptions) {
     type Relocation = { old: BlobRef; copy: BlobRef; content: Pick<NodeRecord, 'blobKey' | 'backend' | 'instanceId' | 'size'> };
     const relocations: Relocation[] = [];
-    if (this.backends.entries().length < 2) return relocations;
     // Source and destination trees map to one and the same backend: nothing to relocate, and no walk
     // (content placed under an older mount layout stays where it is until a move changes its backend).
     const sameBackend = this.backends.forPath(src).name === this.backends.forPath(dst).name;
@@ -679,8 +695,8 @@ export class Vfs {
           continue;
         }
         if (!node.blobKey || !node.backend) continue;
+        if (this.backends.mayStay(node.backend, path)) continue;
         const { name, backend } = this.backends.forPath(path);
-        if (name === node.backend) continue;
         const stored = await backend.write(await this.openContent(node), { expectedSize: node.size });
         const content = { blobKey: stored.key, backend: name, instanceId: backend.nodeLocal ? this.instanceId : null, size: stored.size };
         relocations.push({
@@ -711,11 +727,12 @@ export class Vfs {
     try {
       for (const item of plan) {
         if (item.node.type !== 'file' || !item.node.blobKey) continue;
-        const { name, backend } = this.backends.forPath(joinPath(dst, item.relative));
-        const source = this.readerFor(item.node);
-        let stored;
-        if (source === backend && item.node.backend === name) stored = await backend.copy(item.node.blobKey);
-        else stored = await backend.write(await this.openContent(item.node), { expectedSize: item.node.size });
+        const target = item.relative === '' ? dst : joinPath(dst, item.relative);
+        const held = this.backends.byName(item.node.backend!);
+        // Same backend, and the blob is here (not on another node): a backend-side copy.
+        const inPlace = this.backends.mayStay(item.node.backend!, target) && this.readerFor(item.node) === held;
+        const { name, backend } = inPlace ? { name: item.node.backend!, backend: held } : this.backends.forPath(target);
+        const stored = inPlace ? await backend.copy(item.node.blobKey) : await backend.write(await this.openContent(item.node), { expectedSize: item.node.size });
         copied.push({ backend, key: stored.key });
         item.content = { size: stored.size, blobKey: stored.key, backend: name, instanceId: backend.nodeLocal ? this.instanceId : null, etag: newEtag('f') };
       }

@@ -222,6 +222,24 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       assert.ok(refs.includes('blob-sized'));
     });
 
+    test('inline blobs: put, get, delete, list; rolled back with their transaction', async () => {
+      const data = Buffer.from([0, 1, 2, 255, 254, 0x7f]);
+      await s.putInlineBlob('inline-a', data);
+      assert.deepEqual(await s.getInlineBlob('inline-a'), data);
+      assert.equal(await s.getInlineBlob('inline-missing'), null);
+      await assert.rejects(s.transaction(async (tx) => {
+        await tx.putInlineBlob('inline-doomed', Buffer.from('x'));
+        throw new Error('boom');
+      }));
+      assert.equal(await s.getInlineBlob('inline-doomed'), null);
+      await s.transaction((tx) => tx.putInlineBlob('inline-b', Buffer.alloc(0)));
+      const listed = [];
+      for await (const b of s.inlineBlobs()) listed.push(b);
+      assert.deepEqual(listed.filter((b) => b.key.startsWith('inline-')), [{ key: 'inline-a', size: 6 }, { key: 'inline-b', size: 0 }]);
+      assert.equal(await s.deleteInlineBlob('inline-a'), true);
+      assert.equal(await s.deleteInlineBlob('inline-a'), false);
+    });
+
     test('ping answers', async () => {
       await s.ping();
     });

@@ -30,7 +30,8 @@ describe('callfs fsck', () => {
   let configFile: string;
   let bucket: S3Backend;
   let local: LocalFsBackend;
-  const backendConfig = () => ({ default_backend: 'localfs', mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), orphan_sweep_interval: 0 });
+  // Small files would be stored inline; these tests are about blobs on disk and in the bucket.
+  const backendConfig = () => ({ default_backend: 'localfs', mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), orphan_sweep_interval: 0, inline_max_bytes: 0 });
   const key = async (p: string) => (await srv.server.vfs.store.lookup(p))!.blobKey!;
 
   before(async () => {
@@ -54,7 +55,7 @@ describe('callfs fsck', () => {
   test('a clean tree: exit 0 (with the server running)', async () => {
     const { code, out } = await runFsck(configFile);
     assert.equal(code, 0, out);
-    assert.match(out, /checked 4 reference\(s\) against 4 blob\(s\) in localfs, s3: clean/);
+    assert.match(out, /checked 4 reference\(s\) against 4 blob\(s\) in localfs, s3, inline: clean/);
   });
 
   test('finds missing blobs, orphans and size mismatches; --repair fixes what it can', async () => {

@@ -20,7 +20,7 @@ describe('orphan sweeper', () => {
   before(async () => {
     s3 = await startS3rver();
     srv = await startTestServer({
-      config: { log: { level: 'error' }, backend: { mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), orphan_sweep_interval: '200ms', orphan_grace: '1h' } },
+      config: { log: { level: 'error' }, backend: { mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), orphan_sweep_interval: '200ms', orphan_grace: '1h', inline_max_bytes: 0 } },
     });
     bucket = s3.backend();
     local = new LocalFsBackend(path.join(srv.dataDir, 'localfs'));

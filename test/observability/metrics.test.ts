@@ -26,6 +26,9 @@ describe('/metrics exposes every reference family', () => {
   before(async () => {
     t = await startTestServer();
     await t.request('PUT', '/v1/files/m.txt', { body: 'metrics' });
+    await t.request('PUT', '/v1/files/big.bin', { body: Buffer.alloc(100_000, 1) });
+    await t.request('GET', '/v1/files/big.bin');
+    await t.request('DELETE', '/v1/files/big.bin');
     await t.request('GET', '/v1/files/m.txt');
     await t.request('POST', '/v1/files/m.txt', { body: 'again' });
     await t.request('GET', '/v1/directories/');
@@ -65,6 +68,7 @@ describe('/metrics exposes every reference family', () => {
     assert.ok(!(f.get('callfs_http_requests_total') ?? []).some((s) => s.labels.path?.includes('m.txt')));
     assert.ok(sum('callfs_http_request_duration_seconds', { method: 'GET', path: '/v1/files/*' }) > 0);
     assert.ok(sum('callfs_backend_ops_total', { backend_type: 'localfs', operation: 'create' }) >= 1);
+    assert.ok(sum('callfs_metadata_db_queries_total', { operation: 'create_inline_blob' }) >= 1);
     assert.ok(sum('callfs_backend_ops_total', { backend_type: 'localfs', operation: 'open' }) >= 1);
     assert.ok(sum('callfs_backend_ops_total', { backend_type: 'localfs', operation: 'delete' }) >= 1);
     assert.ok(sum('callfs_backend_op_duration_seconds', { backend_type: 'localfs', operation: 'create' }) > 0);
@@ -89,7 +93,7 @@ describe('/metrics exposes every reference family', () => {
     assert.equal(health.status, 200);
     const body = (await health.json()) as { status: string; checks: Record<string, { status: string }> };
     assert.equal(body.status, 'ok');
-    assert.deepEqual(Object.keys(body.checks).sort(), ['backend:localfs', 'locks', 'metadata']);
+    assert.deepEqual(Object.keys(body.checks).sort(), ['backend:inline', 'backend:localfs', 'locks', 'metadata']);
   });
 });
 

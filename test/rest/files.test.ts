@@ -62,7 +62,7 @@ describe('REST /v1/files', () => {
     assert.equal(body.code, 'ALREADY_EXISTS');
     assert.ok(body.message);
     assert.equal(body.instance_id, t.server.vfs.instanceId);
-    assert.equal(body.backend_type, 'localfs');
+    assert.equal(body.backend_type, 'inline');
     assert.equal(body.update_url, `${t.url}/v1/files/post.txt`);
     assert.equal(await (await t.request('GET', '/v1/files/post.txt')).text(), 'first');
   });

@@ -22,7 +22,8 @@ describe('REST under hostile input and concurrency', () => {
   let t: TestServer;
   let port: number;
   before(async () => {
-    t = await startTestServer();
+    // These tests watch blobs and temp files on disk: keep small files out of the inline store.
+    t = await startTestServer({ config: { backend: { inline_max_bytes: 0 } } });
     port = Number(new URL(t.url).port);
   });
   after(() => t.close());

@@ -40,7 +40,7 @@ describe('REST over the s3 backend (s3rver), /s3 mounted beside localfs', () => 
   before(async () => {
     s3 = await startS3rver();
     srv = await startTestServer({
-      config: { log: { level: 'error' }, backend: { default_backend: 'localfs', mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), s3_breaker_cooldown: 1 } },
+      config: { log: { level: 'error' }, backend: { default_backend: 'localfs', mounts: [{ path: '/s3', backend: 's3' }], ...s3.config(), s3_breaker_cooldown: 1, inline_max_bytes: 0 } },
     });
     s3Store = s3.backend();
     localStore = new LocalFsBackend(path.join(srv.dataDir, 'localfs'));

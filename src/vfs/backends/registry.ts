@@ -45,6 +45,20 @@ export class BackendRegistry {
     return backend;
   }
 
+  /**
+   * Whether content held by `contentBackend` may stay there for a file at
+   * `path`: it is the backend the path maps to, or the inline store standing in
+   * for node-local disk (small files are inline wherever localfs would hold them).
+   */
+  mayStay(contentBackend: string, path: string): boolean {
+    const target = this.forPath(path);
+    return target.name === contentBackend || (contentBackend === 'inline' && target.backend.type === 'localfs');
+  }
+
+  has(name: string): boolean {
+    return this.backends.has(name);
+  }
+
   entries(): Array<[string, Backend]> {
     return [...this.backends.entries()];
   }

@@ -212,4 +212,8 @@ export class CachedMetadataStore implements MetadataStore {
   listInstances: MetadataStore['listInstances'] = () => this.inner.listInstances();
   usedBytes: MetadataStore['usedBytes'] = () => this.inner.usedBytes();
   blobRefs: MetadataStore['blobRefs'] = () => this.inner.blobRefs();
+  putInlineBlob: MetadataStore['putInlineBlob'] = (key, data) => this.inner.putInlineBlob(key, data);
+  getInlineBlob: MetadataStore['getInlineBlob'] = (key) => this.inner.getInlineBlob(key);
+  deleteInlineBlob: MetadataStore['deleteInlineBlob'] = (key) => this.inner.deleteInlineBlob(key);
+  inlineBlobs: MetadataStore['inlineBlobs'] = () => this.inner.inlineBlobs();
 }

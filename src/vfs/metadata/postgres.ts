@@ -313,6 +313,30 @@ class PgOps implements MetadataOps {
     return rows[0]!.s;
   }
 
+  async putInlineBlob(key: string, data: Buffer): Promise<void> {
+    await this.q(key, 'INSERT INTO inline_blobs (key, data) VALUES ($1, $2)', [key, data]);
+  }
+
+  async getInlineBlob(key: string): Promise<Buffer | null> {
+    const { rows } = await this.q<{ data: Buffer }>(key, 'SELECT data FROM inline_blobs WHERE key = $1', [key]);
+    return rows[0]?.data ?? null;
+  }
+
+  async deleteInlineBlob(key: string): Promise<boolean> {
+    const { rowCount } = await this.q(key, 'DELETE FROM inline_blobs WHERE key = $1', [key]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async *inlineBlobs(): AsyncIterable<{ key: string; size: number }> {
+    let after = '';
+    while (true) {
+      const { rows } = await this.q<{ key: string; size: number }>('inline', 'SELECT key, octet_length(data) AS size FROM inline_blobs WHERE key > $1 ORDER BY key LIMIT 1000', [after]);
+      yield* rows;
+      if (rows.length < 1000) return;
+      after = rows[rows.length - 1]!.key;
+    }
+  }
+
   async *blobRefs(): AsyncIterable<BlobRef> {
     // Keyset pages rather than one result set, so memory stays flat on huge trees.
     let after = 0;

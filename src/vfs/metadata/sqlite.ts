@@ -163,6 +163,10 @@ class SqliteEngine {
                          ON CONFLICT (instance_id) DO UPDATE SET endpoint = excluded.endpoint, heartbeat_ms = excluded.heartbeat_ms, started_ms = excluded.started_ms`),
       instances: p('SELECT * FROM instances ORDER BY instance_id'),
       usedBytes: p(`SELECT coalesce(sum(size), 0) AS s FROM nodes WHERE type = 'file'`),
+      putInline: p('INSERT INTO inline_blobs (key, data) VALUES (?, ?)'),
+      getInline: p('SELECT data FROM inline_blobs WHERE key = ?'),
+      deleteInline: p('DELETE FROM inline_blobs WHERE key = ?'),
+      inlineKeys: p('SELECT key, length(data) AS size FROM inline_blobs ORDER BY key'),
       blobRefs: p('SELECT id, backend, blob_key, size, instance_id FROM nodes WHERE blob_key IS NOT NULL ORDER BY id'),
     };
   }
@@ -330,6 +334,22 @@ class SqliteEngine {
     return (this.s.usedBytes.get() as { s: number }).s;
   }
 
+  putInlineBlob(key: string, data: Buffer): void {
+    this.s.putInline.run(key, data);
+  }
+
+  getInlineBlob(key: string): Buffer | null {
+    return (this.s.getInline.get(key) as { data: Buffer } | undefined)?.data ?? null;
+  }
+
+  deleteInlineBlob(key: string): boolean {
+    return this.s.deleteInline.run(key).changes > 0;
+  }
+
+  *inlineBlobs(): Generator<{ key: string; size: number }> {
+    yield* this.s.inlineKeys.iterate() as Iterable<{ key: string; size: number }>;
+  }
+
   *blobRefs(): Generator<BlobRef> {
     for (const r of this.s.blobRefs.iterate() as Iterable<{ id: number; backend: string; blob_key: string; size: number; instance_id: string | null }>) {
       yield { nodeId: r.id, backend: r.backend, blobKey: r.blob_key, size: r.size, instanceId: r.instance_id };
@@ -337,7 +357,7 @@ class SqliteEngine {
   }
 }
 
-type SyncOps = Omit<SqliteEngine, 'db' | 'blobRefs'>;
+type SyncOps = Omit<SqliteEngine, 'db' | 'blobRefs' | 'inlineBlobs'>;
 
 interface PendingTransaction {
   fn: (tx: MetadataOps) => Promise<unknown>;
@@ -352,6 +372,7 @@ const OP_NAMES = [
   'getProperties', 'patchProperties', 'copyProperties',
   'insertLock', 'getLock', 'refreshLock', 'deleteLock', 'locksAffecting', 'deleteExpiredLocks', 'deleteLocksUnder',
   'insertLink', 'consumeLink', 'deleteExpiredLinks', 'upsertInstance', 'listInstances', 'usedBytes',
+  'putInlineBlob', 'getInlineBlob', 'deleteInlineBlob',
 ] as const satisfies ReadonlyArray<keyof SyncOps>;
 
 /**
@@ -398,6 +419,9 @@ export class SqliteStore implements MetadataStore {
     const engine = this.engine;
     ops.blobRefs = async function* () {
       yield* engine.blobRefs();
+    };
+    ops.inlineBlobs = async function* () {
+      yield* engine.inlineBlobs();
     };
     return ops as unknown as MetadataOps;
   }
@@ -509,6 +533,11 @@ export class SqliteStore implements MetadataStore {
     };
   }
 
+  /** Changes whenever another connection (another process) commits to the database file. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
   }
@@ -547,4 +576,8 @@ export class SqliteStore implements MetadataStore {
   listInstances = () => this.direct.listInstances();
   usedBytes = () => this.direct.usedBytes();
   blobRefs = () => this.direct.blobRefs();
+  putInlineBlob = (key: string, data: Buffer) => this.transaction((tx) => tx.putInlineBlob(key, data));
+  getInlineBlob = (key: string) => this.direct.getInlineBlob(key);
+  deleteInlineBlob = (key: string) => this.transaction((tx) => tx.deleteInlineBlob(key));
+  inlineBlobs = () => this.direct.inlineBlobs();
 }

@@ -132,6 +132,13 @@ export interface MetadataOps {
   upsertInstance(instance: InstanceRecord): Promise<void>;
   listInstances(): Promise<InstanceRecord[]>;
 
+  /** Small blobs kept in the store itself (the `inline` backend). Keys are blob keys. */
+  putInlineBlob(key: string, data: Buffer): Promise<void>;
+  getInlineBlob(key: string): Promise<Buffer | null>;
+  deleteInlineBlob(key: string): Promise<boolean>;
+  /** Keys and sizes of every inline blob, for fsck. */
+  inlineBlobs(): AsyncIterable<{ key: string; size: number }>;
+
   /** Total bytes of file content (RFC 4331 quota-used-bytes). */
   usedBytes(): Promise<number>;
   /** Every blob the tree references, for fsck. */

@@ -1,0 +1,40 @@
+import type { Invalidation, InvalidationBus } from './invalidation.js';
+
+/**
+ * For the embedded SQLite store: the only other writers are separate
+ * processes on the same file (`callfs fsck --repair`, a second server by
+ * mistake). SQLite's `PRAGMA data_version` changes whenever another
+ * connection commits, so checking it before serving a cache hit — a few
+ * microseconds, no I/O — is enough to never serve their changes stale.
+ */
+export class ExternalChangeBus implements InvalidationBus {
+  private listener: ((message: Invalidation | null) => void) | null = null;
+  private seen: number;
+
+  constructor(private readonly dataVersion: () => number) {
+    this.seen = dataVersion();
+  }
+
+  async publish(): Promise<void> {
+    // This process's own changes are dropped from the cache directly; nobody else listens.
+  }
+
+  subscribe(listener: (message: Invalidation | null) => void): void {
+    this.listener = listener;
+  }
+
+  healthy(): boolean {
+    return true;
+  }
+
+  async upToDate(): Promise<boolean> {
+    const current = this.dataVersion();
+    if (current !== this.seen) {
+      this.seen = current;
+      this.listener?.(null);
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
