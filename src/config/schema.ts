@@ -160,6 +160,9 @@ export const configSchema = z
     if (c.server.protocol === 'https' && (!c.server.cert_file || !c.server.key_file)) {
       ctx.addIssue({ code: 'custom', path: ['server', 'cert_file'], message: 'protocol https needs server.cert_file and server.key_file' });
     }
+    if (c.metadata_store.type === 'postgres' && !c.auth.single_use_link_secret) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'single_use_link_secret'], message: 'a cluster (type postgres) needs the same single_use_link_secret on every node, or links made on one node fail on the others' });
+    }
     if (c.metadata_store.type === 'postgres' && !c.metadata_store.dsn) {
       ctx.addIssue({ code: 'custom', path: ['metadata_store', 'dsn'], message: 'type postgres needs a dsn, e.g. postgres://callfs@db/callfs' });
     }

@@ -6,7 +6,9 @@ import { bytesOf, startCluster, type TestCluster } from '../helpers/cluster.js';
 
 let cluster: TestCluster;
 before(async () => {
-  cluster = await startCluster({ size: 3 });
+  // Content on each node's own disk, so that every read from another node crosses the internal proxy
+  // (small files would otherwise be inline in PostgreSQL; test/cluster/links-inline.test.ts covers that).
+  cluster = await startCluster({ size: 3, config: { backend: { inline_max_bytes: 0 } } });
 });
 after(async () => {
   await cluster?.close();

@@ -29,12 +29,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const db = await createTestDatabase('cluster');
   const keyPrefix = uniquePrefix('cluster');
   const secret = randomBytes(24).toString('hex');
+  const linkSecret = randomBytes(24).toString('hex');
   const nodes: TestServer[] = [];
   const nodeConfig = (index: number) => ({
     metadata_store: { type: 'postgres', dsn: db.dsn, max_open_conns: 10 },
     dlm: { type: 'redis', redis_addr: REDIS_ADDR, key_prefix: keyPrefix, acquire_timeout: 60, lock_timeout: 10 },
     cache: { ttl: 60, max_entries: 10_000 },
-    auth: { internal_proxy_secret: secret },
+    auth: { internal_proxy_secret: secret, single_use_link_secret: linkSecret },
     instance_discovery: { instance_id: `node-${index + 1}`, heartbeat_interval: 1 },
     ...(options.config ?? {}),
   });

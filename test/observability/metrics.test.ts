@@ -84,6 +84,9 @@ describe('/metrics exposes every reference family', () => {
     assert.ok(sum('callfs_lock_operations_total', { operation: 'release', status: 'success' }) >= 3);
     assert.ok(sum('callfs_lock_operation_duration_seconds', { operation: 'acquire' }) > 0);
     assert.equal(sum('callfs_active_locks'), 0);
+    assert.ok(sum('callfs_cache_operations_total', { operation: 'hit', cache_type: 'metadata' }) >= 1);
+    assert.ok(sum('callfs_cache_operations_total', { operation: 'miss', cache_type: 'metadata' }) >= 1);
+    assert.ok((f.get('callfs_cache_size') ?? []).some((x) => x.labels.cache_type === 'metadata'));
     assert.ok(sum('callfs_cross_server_operations_total', { operation: 'conflict_detected', source_instance: t.server.vfs.instanceId }) >= 1);
   });
 
