@@ -17,8 +17,21 @@ export interface Response {
   body: Buffer;
 }
 
-/** A request with a small body; the response is collected. */
-export function request(agent: http.Agent, target: Target, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Response> {
+/**
+ * A request with a small body; the response is collected. A server may close an
+ * idle keep-alive connection just as it is reused (Apache does under load); like
+ * any HTTP client, the request is then sent once more on a fresh connection.
+ */
+export async function request(agent: http.Agent, target: Target, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  try {
+    return await requestOnce(agent, target, method, path, body, headers);
+  } catch (err) {
+    if ((err as { reusedSocket?: boolean }).reusedSocket) return requestOnce(agent, target, method, path, body, headers);
+    throw err;
+  }
+}
+
+function requestOnce(agent: http.Agent, target: Target, method: string, path: string, body: Buffer | undefined, headers: Record<string, string>): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = http.request(target.base + path, { method, agent, headers: { ...target.headers, ...headers, 'content-length': String(body?.length ?? 0) } }, (res) => {
       const chunks: Buffer[] = [];
@@ -26,7 +39,7 @@ export function request(agent: http.Agent, target: Target, method: string, path:
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end(body);
   });
 }

@@ -126,7 +126,7 @@ export const configSchema = z
       .object({
         ttl: duration.default(5).describe('Seconds a metadata cache entry may be served.'),
         max_entries: z.number().int().nonnegative().default(100000),
-        content_max_mb: z.number().nonnegative().default(64).describe('Memory for small file contents (immutable, never stale), MiB; 0 disables.'),
+        content_max_mb: z.number().nonnegative().default(16).describe('Memory for small file contents (immutable, never stale), MiB; 0 disables.'),
         content_max_item_kb: z.number().int().nonnegative().default(128).describe('Largest file kept in the content cache, KiB.'),
       })
       .strict()

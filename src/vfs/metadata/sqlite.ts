@@ -22,97 +22,7 @@ import type {
 } from './store.js';
 import { ROOT_ID } from './store.js';
 import { lockAncestors, descendantRange } from './lock-paths.js';
-
-interface NodeRow {
-  id: number;
-  parent_id: number | null;
-  name: string;
-  type: 'file' | 'directory';
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime_ms: number;
-  ctime_ms: number;
-  btime_ms: number;
-  etag: string;
-  blob_key: string | null;
-  backend: string | null;
-  instance_id: string | null;
-}
-
-interface LockRow {
-  token: string;
-  path: string;
-  depth: '0' | 'infinity';
-  scope: 'exclusive' | 'shared';
-  owner_xml: string | null;
-  principal: string;
-  timeout_s: number;
-  created_ms: number;
-  expires_ms: number;
-}
-
-interface LinkRow {
-  id: string;
-  path: string;
-  created_by: string;
-  created_ms: number;
-  expires_ms: number;
-  used_ms: number | null;
-}
-
-const toNode = (r: NodeRow): NodeRecord => ({
-  id: r.id,
-  parentId: r.parent_id,
-  name: r.name,
-  type: r.type,
-  size: r.size,
-  mode: r.mode,
-  uid: r.uid,
-  gid: r.gid,
-  mtimeMs: r.mtime_ms,
-  ctimeMs: r.ctime_ms,
-  btimeMs: r.btime_ms,
-  etag: r.etag,
-  blobKey: r.blob_key,
-  backend: r.backend,
-  instanceId: r.instance_id,
-});
-
-const toLock = (r: LockRow): LockRecord => ({
-  token: r.token,
-  path: r.path,
-  depth: r.depth === '0' ? 0 : 'infinity',
-  scope: r.scope,
-  ownerXml: r.owner_xml,
-  principal: r.principal,
-  timeoutSeconds: r.timeout_s,
-  createdAtMs: r.created_ms,
-  expiresAtMs: r.expires_ms,
-});
-
-const toLink = (r: LinkRow): LinkRecord => ({
-  id: r.id,
-  path: r.path,
-  createdBy: r.created_by,
-  createdAtMs: r.created_ms,
-  expiresAtMs: r.expires_ms,
-  usedAtMs: r.used_ms,
-});
-
-const PATCH_COLUMNS: Record<keyof NodePatch, string> = {
-  size: 'size',
-  mode: 'mode',
-  uid: 'uid',
-  gid: 'gid',
-  mtimeMs: 'mtime_ms',
-  ctimeMs: 'ctime_ms',
-  etag: 'etag',
-  blobKey: 'blob_key',
-  backend: 'backend',
-  instanceId: 'instance_id',
-};
+import { PATCH_COLUMNS, toBlobRef, toInstance, toLink, toLock, toNode, type BlobRow, type InstanceRow, type LinkRow, type LockRow, type NodeRow } from './rows.js';
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -241,9 +151,9 @@ class SqliteEngine {
   }
 
   removeTree(id: number): BlobRef[] {
-    const rows = this.s.subtree.all(id) as Array<{ id: number; backend: string; blob_key: string; size: number; instance_id: string | null }>;
+    const rows = this.s.subtree.all(id) as BlobRow[];
     this.s.deleteNode.run(id);
-    return rows.map((r) => ({ nodeId: r.id, backend: r.backend, blobKey: r.blob_key, size: r.size, instanceId: r.instance_id }));
+    return rows.map(toBlobRef);
   }
 
   countTree(id: number): number {
@@ -322,12 +232,7 @@ class SqliteEngine {
   }
 
   listInstances(): InstanceRecord[] {
-    return (this.s.instances.all() as Array<{ instance_id: string; endpoint: string; heartbeat_ms: number; started_ms: number }>).map((r) => ({
-      instanceId: r.instance_id,
-      endpoint: r.endpoint,
-      heartbeatAtMs: r.heartbeat_ms,
-      startedAtMs: r.started_ms,
-    }));
+    return (this.s.instances.all() as InstanceRow[]).map(toInstance);
   }
 
   usedBytes(): number {
@@ -351,9 +256,7 @@ class SqliteEngine {
   }
 
   *blobRefs(): Generator<BlobRef> {
-    for (const r of this.s.blobRefs.iterate() as Iterable<{ id: number; backend: string; blob_key: string; size: number; instance_id: string | null }>) {
-      yield { nodeId: r.id, backend: r.backend, blobKey: r.blob_key, size: r.size, instanceId: r.instance_id };
-    }
+    for (const r of this.s.blobRefs.iterate() as Iterable<BlobRow>) yield toBlobRef(r);
   }
 }
 
