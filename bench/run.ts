@@ -60,7 +60,8 @@ async function main(): Promise<void> {
   const skipped: Record<string, string> = {};
   const samples = new Map<string, Map<string, { unit: string; lowerIsBetter: boolean; values: number[] }>>();
   const peakRss: Record<string, number> = {};
-  const record = (server: string, figures: Figure[]) => {
+  const record = (server: string, figures: Figure[], rssKb?: number) => {
+    if (rssKb !== undefined) console.error(`[${server}] ${figures.map((f) => f.workload).join(', ')}: peak RSS so far ${Math.round(rssKb / 1024)} MiB`);
     const byWorkload = samples.get(server) ?? new Map();
     samples.set(server, byWorkload);
     for (const f of figures) {
@@ -87,12 +88,12 @@ async function main(): Promise<void> {
       if (!c.readOnly) await populateCollection(server, settings);
       for (let round = 1; round <= rounds; round++) {
         console.error(`[${c.name}] round ${round}/${rounds}`);
-        record(c.name, await largeFile(server, settings, !c.readOnly));
-        record(c.name, await smallFiles(server, settings, !c.readOnly));
-        if (!c.readOnly) record(c.name, await propfind(server, settings));
+        record(c.name, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
+        record(c.name, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
+        if (!c.readOnly) record(c.name, await propfind(server, settings), server.peakRssKb());
         if (c.name === 'callfs') {
-          record(c.name, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000));
-          record(c.name, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(dir, 'fuse'), settings));
+          record(c.name, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000), server.peakRssKb());
+          record(c.name, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(dir, 'fuse'), settings), server.peakRssKb());
         }
       }
       peakRss[c.name] = server.peakRssKb();

@@ -72,7 +72,7 @@ export class LocalFsBackend implements Backend {
       throw err;
     });
     // Opening first means a concurrent replace that unlinks the blob cannot cut this read short.
-    return createReadStream(file, { fd: handle, start: range?.start, end: range?.end, highWaterMark: 1024 * 1024, autoClose: true });
+    return createReadStream(file, { fd: handle, start: range?.start, end: range?.end, highWaterMark: 512 * 1024, autoClose: true });
   }
 
   async stat(key: string): Promise<BlobInfo | null> {
