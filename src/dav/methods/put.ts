@@ -1,27 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { quoteEtag, strongTags, weakTags } from '../../http/etag-header.js';
-import { VfsError } from '../../vfs/errors.js';
+import { abortSignalOf, declaredLength } from '../../http/upload.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
 import { header } from '../headers.js';
-
-/** Length the client announced; macOS Finder sends chunked bodies with X-Expected-Entity-Length. */
-function declaredLength(request: FastifyRequest): number | undefined {
-  const raw = header(request, 'content-length') ?? header(request, 'x-expected-entity-length');
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new DavStatusError(400, `invalid length ${JSON.stringify(raw)}`);
-  return value;
-}
-
-function abortSignalOf(request: FastifyRequest): AbortSignal {
-  const controller = new AbortController();
-  request.raw.once('close', () => {
-    if (!request.raw.complete) controller.abort(new VfsError('ABORTED', 'the client closed the connection before the body was complete'));
-  });
-  return controller.signal;
-}
 
 /** PUT (RFC 4918 §9.7): atomic replace; 201 new, 204 replaced; 409 without a parent. */
 export async function put(env: DavEnv, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -4,6 +4,7 @@ import { entityHeaders, entryJson } from '../../http/entity-headers.js';
 import { strongTags, weakTags } from '../../http/etag-header.js';
 import { readJsonObject } from '../../http/json-body.js';
 import { serveFile } from '../../http/serve-file.js';
+import { abortSignalOf, declaredLength } from '../../http/upload.js';
 import { VfsError } from '../../vfs/errors.js';
 import { normalizePath } from '../../vfs/path.js';
 import type { Entry } from '../../vfs/types.js';
@@ -35,21 +36,6 @@ function listingStream(entries: AsyncIterable<Entry>): Readable {
       yield ']';
     })(),
   );
-}
-
-function abortSignalOf(request: FastifyRequest): AbortSignal {
-  const controller = new AbortController();
-  request.raw.once('close', () => {
-    if (!request.raw.complete) controller.abort(new VfsError('ABORTED', 'the client closed the connection before the body was complete'));
-  });
-  return controller.signal;
-}
-
-function declaredLength(request: FastifyRequest): number | undefined {
-  const raw = request.headers['content-length'] ?? request.headers['x-expected-entity-length'];
-  if (raw === undefined) return undefined;
-  const value = Number(Array.isArray(raw) ? raw[0] : raw);
-  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: FilesRouteOptions): Promise<void> {
