@@ -28,13 +28,16 @@ export const REST_ERRORS: Record<VfsErrorCode, { status: number; code: string }>
   INTERNAL: { status: 500, code: 'INTERNAL_ERROR' },
 };
 
-/** Codes for failures that happen before the VFS is reached. */
+/** Codes for failures that are not VFS errors: before the VFS is reached, or outcomes of a download link. */
 export const HTTP_ERRORS = {
   UNAUTHORIZED: { status: 401, code: 'UNAUTHORIZED' },
   ROUTE_NOT_FOUND: { status: 404, code: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, code: 'METHOD_NOT_ALLOWED' },
   RATE_LIMITED: { status: 429, code: 'RATE_LIMITED' },
   BAD_REQUEST: { status: 400, code: 'BAD_REQUEST' },
+  LINK_NOT_FOUND: { status: 404, code: 'LINK_NOT_FOUND' },
+  LINK_EXPIRED: { status: 410, code: 'LINK_EXPIRED' },
+  LINK_USED: { status: 410, code: 'LINK_USED' },
 } as const;
 
 export interface ErrorContext {

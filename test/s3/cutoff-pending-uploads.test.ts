@@ -2,23 +2,12 @@
 // multipart uploads nor abort them: a cut-off REST upload must leave no pending multipart upload.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Backend, StoredBlob } from '../../src/vfs/backends/backend.js';
 import { FakeS3 } from '../helpers/fake-s3.js';
+import { recordWrites } from '../helpers/backend-writes.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 import { cutOffUpload, waitFor } from '../helpers/streams.js';
 
 const MiB = 1024 * 1024;
-
-function recordWrites(backend: Backend): Array<Promise<StoredBlob | Error>> {
-  const writes: Array<Promise<StoredBlob | Error>> = [];
-  const original = backend.write.bind(backend);
-  backend.write = (source, options) => {
-    const pending = original(source, options);
-    writes.push(pending.then((b) => b, (e: Error) => e));
-    return pending;
-  };
-  return writes;
-}
 
 describe('cut-off uploads through REST leave no pending multipart upload (fake S3)', () => {
   const fake = new FakeS3();

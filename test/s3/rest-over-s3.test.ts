@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Backend, StoredBlob } from '../../src/vfs/backends/backend.js';
+import type { Backend } from '../../src/vfs/backends/backend.js';
 import { LocalFsBackend } from '../../src/vfs/backends/localfs.js';
+import { recordWrites } from '../helpers/backend-writes.js';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { cutOffUpload, randomBody, sha256, streamRequest, waitFor } from '../helpers/streams.js';
@@ -16,18 +17,6 @@ async function keysOf(backend: Backend): Promise<Set<string>> {
   const out = new Set<string>();
   for await (const b of backend.list()) out.add(b.key);
   return out;
-}
-
-/** Records every write the server's backend performs, so a test can wait for it to settle. */
-function recordWrites(backend: Backend): Array<Promise<StoredBlob | Error>> {
-  const writes: Array<Promise<StoredBlob | Error>> = [];
-  const original = backend.write.bind(backend);
-  backend.write = (source, options) => {
-    const pending = original(source, options);
-    writes.push(pending.then((b) => b, (e: Error) => e));
-    return pending;
-  };
-  return writes;
 }
 
 describe('REST over the s3 backend (s3rver), /s3 mounted beside localfs', () => {

@@ -44,11 +44,11 @@ export async function downloadRoutes(app: FastifyInstance, options: DownloadRout
       }
       case 'invalid':
       case 'not_found':
-        return reply.code(404).send({ code: 'LINK_NOT_FOUND', message: 'no such download link' });
+        return sendHttpError(reply, 'LINK_NOT_FOUND', 'no such download link');
       case 'expired':
-        return reply.code(410).send({ code: 'LINK_EXPIRED', message: 'this download link has expired' });
+        return sendHttpError(reply, 'LINK_EXPIRED', 'this download link has expired');
       case 'used':
-        return reply.code(410).send({ code: 'LINK_USED', message: 'this download link has already been used' });
+        return sendHttpError(reply, 'LINK_USED', 'this download link has already been used');
     }
   });
 }
