@@ -21,10 +21,13 @@ export const INSTALL_HINT = `callfs mount needs the FUSE binding @cocalc/fuse-na
   Debian/Ubuntu:  apt-get install libfuse-dev pkg-config libfuse2 fuse3
   then, in the CallFS installation directory:  npm rebuild @cocalc/fuse-native && node scripts/patch-fuse-native.mjs`;
 
+const FUSE_PACKAGE: string = '@cocalc/fuse-native';
+
 export async function loadFuse(): Promise<FuseModule> {
   let mod: unknown;
   try {
-    mod = await import('@cocalc/fuse-native');
+    // A variable specifier: the package is optional, so the build must not need its types.
+    mod = await import(FUSE_PACKAGE);
   } catch (err) {
     throw new Error(`${INSTALL_HINT}\n(loading it failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
   }
