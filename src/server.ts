@@ -109,12 +109,25 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const trace = request.headers['x-trace-id'];
     if (typeof trace === 'string' && trace) request.log = request.log.child({ trace_id: trace.slice(0, 128) });
   });
+  // Label-bound metric children, found once per (method, route, status): prom-client hashes the labels on every call otherwise.
+  const boundRequestMetrics = new Map<string, { observe: (seconds: number) => void }>();
+  const requestMetrics = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let bound = boundRequestMetrics.get(key);
+    if (!bound) {
+      const count = metrics.httpRequests.labels({ method, path: route, status_code: String(status) });
+      const duration = metrics.httpDuration.labels({ method, path: route });
+      bound = { observe: (seconds) => (count.inc(), duration.observe(seconds)) };
+      boundRequestMetrics.set(key, bound);
+    }
+    return bound;
+  };
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequests.inc({ method: request.method, path: route, status_code: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, path: route }, seconds);
-    request.log.info(
+    requestMetrics(request.method, route, reply.statusCode).observe(seconds);
+    // Skips building the access line's fields when the configured level drops it.
+    if (logger.isLevelEnabled('info')) request.log.info(
       {
         method: request.method,
         path: request.url.split('?')[0],

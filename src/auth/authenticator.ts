@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { Config } from '../config/schema.js';
 import { ROOT_PRINCIPAL, type Principal } from '../vfs/types.js';
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+// One-shot hashing: WebDAV clients send credentials on every request, and a Hash object per call shows in profiles.
+const digest = (s: string) => hash('sha256', s, 'buffer');
 
 interface KeyEntry {
   digest: Buffer;

@@ -29,7 +29,8 @@ export async function prepare(env: DavEnv, request: FastifyRequest): Promise<Dav
   const path = env.paths.pathOf(request.raw.url!);
   const principal = request.principal!;
   const raw = header(request, 'if');
-  const ifLists = raw === undefined ? [] : parseIfHeader(raw);
+  if (raw === undefined) return { principal, path, lockTokens: [], ifLists: [] };
+  const ifLists = parseIfHeader(raw);
   const ctx: DavContext = { principal, path, lockTokens: submittedTokens(ifLists) };
   if (ifLists.length) {
     const holds = await evaluateIf(ifLists, (resource) => resourceState(env, ctx, resource === null ? path : resourcePath(env, request, resource)));

@@ -7,14 +7,29 @@ export function contentTypeOf(name: string): string {
   return mime.lookup(name) || 'application/octet-stream';
 }
 
-export const httpDate = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+// Formatting a date shows in profiles of small GETs; files in use share few distinct seconds.
+const httpDates = new Map<number, string>();
+export function httpDate(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  let formatted = httpDates.get(seconds);
+  if (formatted === undefined) {
+    if (httpDates.size >= 1024) httpDates.clear();
+    formatted = new Date(seconds * 1000).toUTCString();
+    httpDates.set(seconds, formatted);
+  }
+  return formatted;
+}
 export const rfc3339 = (ms: number) => new Date(ms).toISOString();
 
-/** Validators and X-CallFS-* attributes of an entry, as every front end sends them. */
+/** The validators of an entry (RFC 9110 §8.8): what WebDAV clients use. */
+export function validatorHeaders(entry: Entry): Record<string, string> {
+  return { ETag: quoteEtag(entry.etag), 'Last-Modified': httpDate(entry.mtimeMs) };
+}
+
+/** Validators and the X-CallFS-* attributes of an entry: the REST API's contract. */
 export function entityHeaders(entry: Entry, instanceId: string): Record<string, string> {
   return {
-    ETag: quoteEtag(entry.etag),
-    'Last-Modified': httpDate(entry.mtimeMs),
+    ...validatorHeaders(entry),
     'X-CallFS-Type': entry.type,
     'X-CallFS-Size': String(entry.size),
     'X-CallFS-Mode': formatMode(entry.mode),

@@ -1,17 +1,27 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VfsError } from '../vfs/errors.js';
 import type { OpContext, Vfs } from '../vfs/vfs.js';
+import type { Entry } from '../vfs/types.js';
 import { evaluateReadConditions, ifRangeHolds } from './conditional.js';
-import { contentTypeOf, entityHeaders } from './entity-headers.js';
+import { contentTypeOf } from './entity-headers.js';
 import { parseRange } from './range.js';
 
 /**
  * GET and HEAD of a file, for REST and WebDAV alike: validators, conditional
  * requests (304/412), one byte range (206/416), and a streamed body.
+ * `file` is the entry the caller has just stat'ed: its path is not resolved again;
+ * `headersOf` gives the front end's entity headers.
  */
-export async function serveFile(vfs: Vfs, ctx: OpContext, path: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const { entry, open } = await vfs.openForRead(ctx, path);
-  reply.headers(entityHeaders(entry, vfs.instanceId));
+export async function serveFile(
+  vfs: Vfs,
+  ctx: OpContext,
+  file: Entry,
+  headersOf: (entry: Entry) => Record<string, string>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const { entry, open } = vfs.openEntry(ctx, file);
+  reply.headers(headersOf(entry));
   reply.header('Accept-Ranges', 'bytes');
   const verdict = evaluateReadConditions(entry, request.headers);
   if (verdict === 'failed') throw new VfsError('PRECONDITION_FAILED', 'precondition failed', { path: entry.path });

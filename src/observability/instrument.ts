@@ -58,20 +58,30 @@ function timeAsync<T>(fn: () => Promise<T>, done: (seconds: number, ok: boolean)
 }
 
 function instrumentOps<T extends MetadataOps>(ops: T, metrics: Metrics): T {
+  // Wrappers and their label-bound metric children are made once per operation, not once per call: this is the hot path.
+  const wrappers = new Map<PropertyKey, unknown>();
   return new Proxy(ops, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       const operation = STORE_OPERATIONS[prop as keyof MetadataOps];
       if (typeof value !== 'function' || operation === undefined || prop === 'blobRefs' || prop === 'inlineBlobs') return value;
-      return (...args: unknown[]) =>
-        timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
-          metrics.dbQueries.inc({ operation });
-          metrics.dbDuration.observe({ operation }, seconds);
-        });
+      let wrapper = wrappers.get(prop);
+      if (!wrapper) {
+        const queries = metrics.dbQueries.labels({ operation });
+        const duration = metrics.dbDuration.labels({ operation });
+        wrapper = (...args: unknown[]) =>
+          timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
+            queries.inc();
+            duration.observe(seconds);
+          });
+        wrappers.set(prop, wrapper);
+      }
+      return wrapper;
     },
   });
 }
 
+/** Measures the queries that reach the database: wrap the store itself, beneath any cache, so hits are not counted as queries. */
 export function instrumentStore(store: MetadataStore, metrics: Metrics): MetadataStore {
   const wrapped = instrumentOps(store, metrics);
   return new Proxy(wrapped, {

@@ -26,6 +26,8 @@ import { instrumentBackend, instrumentLocks, instrumentStore } from '../observab
 export interface StoreHooks {
   logger?: Logger;
   onCacheEvent?: (event: CacheEvent, size: number) => void;
+  /** Wraps the store beneath the cache (metrics count the queries that reach the database). */
+  decorate?: (store: MetadataStore) => MetadataStore;
 }
 
 export async function openMetadataStore(config: Config, hooks: StoreHooks = {}): Promise<MetadataStore> {
@@ -34,7 +36,7 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
     case 'sqlite': {
       const store = new SqliteStore(config.metadata_store.sqlite_path ?? path.join(config.data_dir, 'metadata.db'));
       await store.migrate();
-      return withNodeCache(config, store, hooks, () => store.dataVersion());
+      return withNodeCache(config, hooks.decorate?.(store) ?? store, hooks, () => store.dataVersion());
     }
     case 'postgres': {
       const { PostgresStore } = await import('./metadata/postgres.js');
@@ -52,7 +54,7 @@ export async function openMetadataStore(config: Config, hooks: StoreHooks = {}):
         await store.close().catch(() => {});
         throw err;
       }
-      return await withClusterCache(config, store, hooks);
+      return await withClusterCache(config, hooks.decorate?.(store) ?? store, hooks);
     }
   }
 }
@@ -69,6 +71,8 @@ async function withNodeCache(config: Config, store: MetadataStore, hooks: StoreH
     maxEntries: config.cache.max_entries,
     // Other processes writing the same file (fsck --repair) clear the cache before their change could be served stale.
     bus: new ExternalChangeBus(dataVersion),
+    // data_version is checked before every hit, so an entry in use never needs to expire.
+    renewOnHit: true,
     onEvent: hooks.onCacheEvent,
   });
 }
@@ -181,19 +185,26 @@ export interface BuildOptions {
   remoteReader?: VfsOptions['remoteReader'];
 }
 
+/** Label-bound children, since the cache reports an event on every lookup. */
+function cacheMetrics(metrics: Metrics): (event: CacheEvent, size: number) => void {
+  const events = new Map<CacheEvent, { inc: () => void }>();
+  const size = metrics.cacheSize.labels({ cache_type: 'metadata' });
+  return (event, entries) => {
+    let counter = events.get(event);
+    if (!counter) events.set(event, (counter = metrics.cacheOps.labels({ operation: event, cache_type: 'metadata' })));
+    counter.inc();
+    size.set(entries);
+  };
+}
+
 export async function buildVfs(config: Config, options: BuildOptions): Promise<Vfs> {
   const { metrics } = options;
-  const rawStore = await openMetadataStore(config, {
+  const store = await openMetadataStore(config, {
     logger: options.logger,
-    onCacheEvent: metrics
-      ? (event, size) => {
-          metrics.cacheOps.inc({ operation: event, cache_type: 'metadata' });
-          metrics.cacheSize.set({ cache_type: 'metadata' }, size);
-        }
-      : undefined,
+    decorate: metrics ? (s) => instrumentStore(s, metrics) : undefined,
+    onCacheEvent: metrics ? cacheMetrics(metrics) : undefined,
   });
   const rawLocks = await openLockManager(config, options.logger);
-  const store = metrics ? instrumentStore(rawStore, metrics) : rawStore;
   return new Vfs({
     store,
     backends: await openBackends(config, store, metrics ? (b) => instrumentBackend(b, metrics) : undefined),

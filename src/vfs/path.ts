@@ -21,7 +21,8 @@ function invalid(message: string, raw: string): VfsError {
 export function normalizePath(raw: string): string {
   if (typeof raw !== 'string') throw invalid('path must be a string', String(raw));
   if (CONTROL.test(raw)) throw invalid('path contains a NUL or control character', raw);
-  if (Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) throw invalid(`path is longer than ${MAX_PATH_BYTES} bytes`, raw);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: byte lengths are counted only when they could exceed a limit.
+  if (raw.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) throw invalid(`path is longer than ${MAX_PATH_BYTES} bytes`, raw);
   if (!isWellFormedUtf16(raw)) throw invalid('path is not valid UTF-8', raw);
   const out: string[] = [];
   for (const segment of raw.split('/')) {
@@ -31,7 +32,7 @@ export function normalizePath(raw: string): string {
       out.pop();
       continue;
     }
-    if (Buffer.byteLength(segment, 'utf8') > MAX_NAME_BYTES) throw invalid(`name is longer than ${MAX_NAME_BYTES} bytes`, raw);
+    if (segment.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(segment, 'utf8') > MAX_NAME_BYTES) throw invalid(`name is longer than ${MAX_NAME_BYTES} bytes`, raw);
     out.push(segment);
   }
   return '/' + out.join('/');
@@ -50,8 +51,8 @@ export function normalizeUrlPath(encoded: string): string {
 
 function isWellFormedUtf16(s: string): boolean {
   // Lone surrogates come from a %ED%A0%80-style escape or a broken client;
-  // they cannot be stored byte-exact, so they are refused.
-  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+  // they cannot be stored byte-exact, so they are refused. (String#isWellFormed is ES2024, in Node 20.)
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 export function parentOf(path: string): string {

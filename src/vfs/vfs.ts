@@ -70,6 +70,12 @@ export interface LockRequest {
   timeoutSeconds: number;
 }
 
+/** One pinned version of a file: `open` streams exactly what `entry` describes. */
+export interface OpenedFile {
+  entry: Entry;
+  open: (range?: ByteRange) => Promise<Readable | Buffer>;
+}
+
 export interface ReadResult {
   entry: Entry;
   stream: Readable;
@@ -218,12 +224,15 @@ export class Vfs {
    * exactly the version `entry` describes, even if the file is replaced
    * meanwhile (blobs are immutable), so headers and body always agree.
    */
-  async openForRead(ctx: OpContext, path: string): Promise<{ entry: Entry; open: (range?: ByteRange) => Promise<Readable | Buffer> }> {
-    const loc = await this.existing(this.store, ctx, path);
-    const node = loc.target;
-    if (node.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${loc.path}`, { path: loc.path });
-    requireAccess(node, loc.path, ctx.principal, R);
-    return { entry: { ...node, path: loc.path }, open: (range) => this.readContent(node, range) };
+  async openForRead(ctx: OpContext, path: string): Promise<OpenedFile> {
+    return this.openEntry(ctx, await this.stat(ctx, path));
+  }
+
+  /** openForRead for an entry the caller has just stat'ed, without resolving its path again. */
+  openEntry(ctx: OpContext, entry: Entry): OpenedFile {
+    if (entry.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${entry.path}`, { path: entry.path });
+    requireAccess(entry, entry.path, ctx.principal, R);
+    return { entry, open: (range) => this.readContent(entry, range) };
   }
 
   /** Streams the content of a file node (or a range of it). */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { entityHeaders } from '../../http/entity-headers.js';
+import { validatorHeaders } from '../../http/entity-headers.js';
 import { serveFile } from '../../http/serve-file.js';
 import type { Entry } from '../../vfs/types.js';
 import type { DavEnv } from '../env.js';
@@ -11,9 +11,9 @@ import { escapeAttribute, escapeXml } from '../xml-write.js';
 export async function getHead(env: DavEnv, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const ctx = await prepare(env, request);
   const entry = await env.vfs.stat(ctx, ctx.path);
-  if (entry.type === 'file') return serveFile(env.vfs, ctx, ctx.path, request, reply);
+  if (entry.type === 'file') return serveFile(env.vfs, ctx, entry, validatorHeaders, request, reply);
   await env.vfs.list(ctx, entry.path, { limit: 1 });
-  reply.headers(entityHeaders(entry, env.vfs.instanceId)).type('text/html; charset=utf-8');
+  reply.headers(validatorHeaders(entry)).type('text/html; charset=utf-8');
   if (request.method === 'HEAD') return reply.send();
   return reply.send(Readable.from(index(env, entry, env.vfs.iterate(ctx, entry.path))));
 }

@@ -48,7 +48,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
     const entry = await vfs.stat(ctx, path);
     if (entry.type === 'file') {
       if (trailingSlash) throw new VfsError('NOT_A_DIRECTORY', `${path} is a file`, { path });
-      return serveFile(vfs, ctx, path, request, reply);
+      return serveFile(vfs, ctx, entry, (e) => entityHeaders(e, vfs.instanceId), request, reply);
     }
     reply.headers(entityHeaders(entry, vfs.instanceId));
     // Fail before the first byte if the directory cannot be listed.

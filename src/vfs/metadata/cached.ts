@@ -10,6 +10,11 @@ export interface CacheOptions {
   /** Other nodes' changes arrive here, ours leave through it; absent on a single node. */
   bus?: InvalidationBus;
   now?: () => number;
+  /**
+   * The bus checks every hit exactly (the embedded store's data_version), so a
+   * hit may renew its entry: `ttlMs` then bounds how long an unused entry is kept.
+   */
+  renewOnHit?: boolean;
   /** For callfs_cache_operations_total / callfs_cache_size. */
   onEvent?: (event: CacheEvent, size: number) => void;
   /** A change could not be announced to the other nodes (their entries then live at most one TTL). */
@@ -123,6 +128,7 @@ export class CachedMetadataStore implements MetadataStore {
       // Re-insert: Map order is the LRU order.
       this.entries.delete(path);
       this.entries.set(path, hit);
+      if (this.options.renewOnHit) hit.expiresAt = this.now() + this.options.ttlMs;
       this.event('hit');
       return [...hit.chain];
     }

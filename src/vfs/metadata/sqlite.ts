@@ -294,6 +294,8 @@ export class SqliteStore implements MetadataStore {
   private wal: FileHandle | null = null;
   private readonly direct: MetadataOps;
   private readonly inTx: MetadataOps;
+  /** Checked before every cache hit: a prepared statement, since db.pragma() compiles one per call. */
+  private readonly dataVersionQuery: Database.Statement;
 
   constructor(private readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -309,6 +311,7 @@ export class SqliteStore implements MetadataStore {
     this.engine = new SqliteEngine(this.db);
     this.direct = this.facade(true);
     this.inTx = this.facade(false);
+    this.dataVersionQuery = this.db.prepare('PRAGMA data_version').pluck();
   }
 
   private facade(gated: boolean): MetadataOps {
@@ -438,7 +441,7 @@ export class SqliteStore implements MetadataStore {
 
   /** Changes whenever another connection (another process) commits to the database file. */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.dataVersionQuery.get() as number;
   }
 
   async ping(): Promise<void> {

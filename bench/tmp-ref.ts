@@ -1,0 +1,10 @@
+import { startApache, startRclone } from './servers.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+const which = process.argv[2];
+const dir = `/tmp/prof/ref-${which}`;
+const s = which === 'apache' ? await startApache(dir) : await startRclone(dir);
+mkdirSync(`${s.docroot}/s`, { recursive: true });
+for (let i = 0; i < 3000; i++) writeFileSync(`${s.docroot}/s/f${i}.bin`, Buffer.alloc(4096, 0x61));
+console.log(s.dav);
+process.on('SIGTERM', async () => { await s.stop(); process.exit(0); });
+setInterval(() => {}, 1000);
