@@ -124,7 +124,7 @@ export const configSchema = z
       .prefault({}),
     cache: z
       .object({
-        ttl: duration.default(5).describe('Seconds a metadata cache entry may be served.'),
+        ttl: duration.default(5).describe('Seconds a metadata cache entry may be served (cluster); on embedded SQLite, where every hit is checked against data_version, how long an unused entry is kept.'),
         max_entries: z.number().int().nonnegative().default(10000).describe("Path resolutions kept in memory (each holds its chain of nodes: about 1 KiB)."),
         content_max_mb: z.number().nonnegative().default(16).describe('Memory for small file contents (immutable, never stale), MiB; 0 disables.'),
         content_max_item_kb: z.number().int().nonnegative().default(128).describe('Largest file kept in the content cache, KiB.'),
