@@ -18,7 +18,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 
 async function mount(base: string, key: string, mountpoint: string): Promise<() => Promise<void>> {
   mkdirSync(mountpoint, { recursive: true });
-  const child = spawn(process.execPath, ['bin/callfs.js', 'mount', base, mountpoint, '--api-key', key], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('bin/callfs.js', ['mount', base, mountpoint, '--api-key', key], { stdio: ['ignore', 'ignore', 'inherit'] });
   await until('the FUSE mount', () => {
     if (child.exitCode !== null) throw new Error(`callfs mount exited with ${child.exitCode}`);
     return isFuseMounted(mountpoint);

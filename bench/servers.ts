@@ -80,7 +80,7 @@ export async function startCallFs(dir: string): Promise<BenchServer> {
   mkdirSync(dir, { recursive: true });
   const config = path.join(dir, 'config.yaml');
   writeFileSync(config, `data_dir: ${dir}\nserver:\n  listen_addr: 127.0.0.1:${port}\nauth:\n  api_keys: [${BENCH_KEY}]\nlog:\n  level: warn\n`);
-  const child = spawn(process.execPath, ['bin/callfs.js', 'server', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('bin/callfs.js', ['server', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitHttp(`http://127.0.0.1:${port}/health`, child, 'callfs');
   return {
     name: 'callfs',

@@ -38,7 +38,7 @@ export async function startMount(serverUrl: string, args: string[] = [], options
   const dir = mountpoint ?? (await mkdtemp(path.join(tmpdir(), 'callfs-mnt-')));
   const key = options.keyFromEnv ? [] : ['--api-key', ADMIN_KEY];
   // The compiled command (scripts/run-tests.mjs builds it first), so the client's memory is the product's.
-  const child = spawn(process.execPath, ['bin/callfs.js', 'mount', serverUrl, dir, ...key, ...args], {
+  const child = spawn('bin/callfs.js', ['mount', serverUrl, dir, ...key, ...args], {
     cwd: repoRoot,
     env: { ...process.env, CALLFS_API_KEY: options.keyFromEnv ? ADMIN_KEY : '' },
     stdio: ['ignore', 'ignore', 'pipe'],

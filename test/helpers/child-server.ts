@@ -44,7 +44,7 @@ export async function startChildServer(config: Record<string, unknown> = {}, opt
     }),
   );
   // The compiled command, as users run it (scripts/run-tests.mjs builds it first), so memory is the product's.
-  const child = spawn(process.execPath, ['bin/callfs.js', 'server', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('bin/callfs.js', ['server', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
