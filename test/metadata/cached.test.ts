@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { CachedMetadataStore, type CacheEvent } from '../../src/vfs/metadata/cached.js';
 import { RedisInvalidationBus } from '../../src/vfs/metadata/invalidation.js';
 import { PostgresStore } from '../../src/vfs/metadata/postgres.js';
+import { SqliteStore } from '../../src/vfs/metadata/sqlite.js';
 import { ROOT_ID, type NewNode } from '../../src/vfs/metadata/store.js';
 import { metadataStoreContract } from '../contracts/metadata-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -166,5 +167,27 @@ test('after Redis loses its counter (restart without persistence) caches still d
     assert.equal((await node2.lookup('/reset'))?.mode, 0o701);
   } finally {
     socket.resume();
+  }
+});
+
+test('paths through one directory share its record; a newer version of it replaces the entries holding the old', async () => {
+  const inner = new SqliteStore(':memory:');
+  const store = new CachedMetadataStore(inner, { ttlMs: 600_000, maxEntries: 100 });
+  try {
+    const shared = await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'shared')));
+    await store.transaction(async (tx) => {
+      for (const name of ['a', 'b', 'c']) await tx.insert(dir(shared.id, name));
+    });
+    const [a, b] = [await store.resolve('/shared/a'), await store.resolve('/shared/b')];
+    assert.equal(a[1], b[1], 'one record object for /shared on both chains');
+    assert.equal(a[0], b[0], 'and one for the root');
+    // A change this cache was not told about (it went to the store directly): the next resolution
+    // brings the newer /shared, and the entries holding the older one are dropped, not kept beside it.
+    await inner.transaction((tx) => tx.update(shared.id, { mtimeMs: 2 }));
+    const c = await store.resolve('/shared/c');
+    assert.equal(c[1]!.mtimeMs, 2);
+    assert.equal(store.size, 1);
+  } finally {
+    await store.close();
   }
 });

@@ -26,6 +26,11 @@ interface CachedChain {
   expiresAt: number;
 }
 
+function sameRecord(a: NodeRecord, b: NodeRecord): boolean {
+  for (const key of Object.keys(a) as Array<keyof NodeRecord>) if (a[key] !== b[key]) return false;
+  return true;
+}
+
 const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').length - 1);
 
 /**
@@ -44,7 +49,11 @@ const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').lengt
 export class CachedMetadataStore implements MetadataStore {
   readonly type: MetadataStore['type'];
   private readonly entries = new Map<string, CachedChain>();
-  private readonly byId = new Map<number, Set<string>>();
+  /**
+   * For each node on a cached chain: the paths through it, and the one record
+   * they all share (a directory's record is held once, not once per member).
+   */
+  private readonly byId = new Map<number, { record: NodeRecord; paths: Set<string> }>();
   private generation = 0;
   private readonly now: () => number;
 
@@ -74,9 +83,9 @@ export class CachedMetadataStore implements MetadataStore {
     if (!entry) return;
     this.entries.delete(path);
     for (const node of entry.chain) {
-      const paths = this.byId.get(node.id);
-      paths?.delete(path);
-      if (paths?.size === 0) this.byId.delete(node.id);
+      const slot = this.byId.get(node.id);
+      slot?.paths.delete(path);
+      if (slot?.paths.size === 0) this.byId.delete(node.id);
     }
   }
 
@@ -85,7 +94,7 @@ export class CachedMetadataStore implements MetadataStore {
     this.generation++;
     let dropped = 0;
     for (const id of ids) {
-      for (const path of [...(this.byId.get(id) ?? [])]) {
+      for (const path of [...(this.byId.get(id)?.paths ?? [])]) {
         this.forget(path);
         dropped++;
       }
@@ -100,18 +109,26 @@ export class CachedMetadataStore implements MetadataStore {
     this.event('update');
   }
 
-  private remember(path: string, chain: NodeRecord[]): void {
+  /** Stores a resolution; returns its chain made of the shared records. */
+  private remember(path: string, chain: NodeRecord[]): NodeRecord[] {
     this.forget(path);
-    this.entries.set(path, { chain, expiresAt: this.now() + this.options.ttlMs });
-    for (const node of chain) {
-      let paths = this.byId.get(node.id);
-      if (!paths) this.byId.set(node.id, (paths = new Set()));
-      paths.add(path);
-    }
+    const shared = chain.map((node) => {
+      let slot = this.byId.get(node.id);
+      if (slot && !sameRecord(slot.record, node)) {
+        // Two versions of one node: the entries holding the other one are dropped rather than trusted.
+        for (const stale of [...slot.paths]) this.forget(stale);
+        slot = undefined;
+      }
+      if (!slot) this.byId.set(node.id, (slot = { record: node, paths: new Set() }));
+      slot.paths.add(path);
+      return slot.record;
+    });
+    this.entries.set(path, { chain: shared, expiresAt: this.now() + this.options.ttlMs });
     while (this.entries.size > this.options.maxEntries) {
       this.forget(this.entries.keys().next().value!);
       this.event('eviction');
     }
+    return shared;
   }
 
   private async upToDate(): Promise<boolean> {
@@ -135,8 +152,7 @@ export class CachedMetadataStore implements MetadataStore {
     this.event('miss');
     const generation = this.generation;
     const chain = await this.inner.resolve(path);
-    if (generation === this.generation && this.usable()) this.remember(path, chain);
-    return [...chain];
+    return generation === this.generation && this.usable() ? [...this.remember(path, chain)] : chain;
   }
 
   async lookup(path: string): Promise<NodeRecord | null> {
