@@ -7,7 +7,11 @@ import { VfsError } from '../errors.js';
 import type { ByteRange } from '../types.js';
 import type { Backend, BlobInfo, StoredBlob, WriteOptions } from './backend.js';
 import { BLOB_KEY_PATTERN, newBlobKey } from './blob-key.js';
+import { FlushBehind } from './flush-behind.js';
 import { SizeGuard } from './size-guard.js';
+
+const WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
+const FLUSH_INTERVAL_BYTES = 16 * 1024 * 1024;
 
 /**
  * Blobs as files under one root: `<root>/blobs/ab/cd/<key>`. A write goes to
@@ -50,8 +54,10 @@ export class LocalFsBackend implements Backend {
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {
       // flush: fsync before the stream closes the handle, so the blob is durable when pipeline resolves.
-      const out = createWriteStream(tmp, { fd: handle, flush: true });
-      await pipeline(source, guard, out, { signal: options.signal });
+      // The write buffer lets the socket keep delivering while a write is in flight (buffered chunks
+      // then go down in one writev), and FlushBehind keeps the disk busy during the upload.
+      const out = createWriteStream(tmp, { fd: handle, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
+      await pipeline(source, guard, new FlushBehind(handle, FLUSH_INTERVAL_BYTES), out, { signal: options.signal });
       guard.finish();
       const final = this.pathOf(key);
       await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });

@@ -58,6 +58,7 @@ class SqliteEngine {
       getLock: p('SELECT * FROM locks WHERE token = ?'),
       refreshLock: p('UPDATE locks SET timeout_s = ?, expires_ms = ? WHERE token = ?'),
       deleteLock: p('DELETE FROM locks WHERE token = ?'),
+      anyLock: p('SELECT 1 FROM locks WHERE expires_ms > ? LIMIT 1'),
       locksAt: p('SELECT * FROM locks WHERE expires_ms > ? AND path = ?'),
       locksInfinityAt: p(`SELECT * FROM locks WHERE expires_ms > ? AND depth = 'infinity' AND path = ?`),
       locksBelow: p('SELECT * FROM locks WHERE expires_ms > ? AND path >= ? AND path < ?'),
@@ -192,6 +193,8 @@ class SqliteEngine {
   }
 
   locksAffecting(path: string, nowMs: number, includeDescendants: boolean): LockRecord[] {
+    // Every write asks; most trees hold no lock at all, and one query says so instead of one per ancestor.
+    if (this.s.anyLock.get(nowMs) === undefined) return [];
     const rows = [...(this.s.locksAt.all(nowMs, path) as LockRow[])];
     for (const ancestor of lockAncestors(path)) rows.push(...(this.s.locksInfinityAt.all(nowMs, ancestor) as LockRow[]));
     if (includeDescendants) {
