@@ -12,6 +12,7 @@ import type { Metrics } from './metrics.js';
 const STORE_OPERATIONS: Record<keyof MetadataOps, string> = {
   lookup: 'get_metadata',
   resolve: 'get_metadata',
+  child: 'get_metadata',
   get: 'get_metadata',
   children: 'list_directory',
   hasChildren: 'list_directory',
@@ -97,6 +98,7 @@ export function instrumentStore(store: MetadataStore, metrics: Metrics): Metadat
 /** Backend operations under the reference names: open (read), create (write), delete, stat, copy, list. */
 const BACKEND_OPERATIONS: Partial<Record<keyof Backend, string>> = {
   read: 'open',
+  readWhole: 'open',
   write: 'create',
   delete: 'delete',
   stat: 'stat',

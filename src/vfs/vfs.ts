@@ -107,6 +107,12 @@ interface Located {
 }
 
 const DEFAULT_FILE_MODE = 0o644;
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 const DEFAULT_DIR_MODE = 0o755;
 
 /**
@@ -252,9 +258,8 @@ export class Vfs {
     if (cache && node.size <= cache.maxItemBytes && node.backend) {
       let content = cache.get(node.backend, node.blobKey);
       if (!content) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of await this.readerFor(node).read(node.blobKey, { start: 0, end: node.size - 1 })) chunks.push(chunk as Buffer);
-        content = Buffer.concat(chunks);
+        const reader = this.readerFor(node);
+        content = reader.readWhole ? await reader.readWhole(node.blobKey) : await collect(await reader.read(node.blobKey, { start: 0, end: node.size - 1 }));
         if (content.length !== node.size) throw new VfsError('INTERNAL', `content of ${node.name} has ${content.length} bytes, metadata says ${node.size}`);
         cache.set(node.backend, node.blobKey, content);
       }

@@ -63,6 +63,8 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       const file = await s.insert(node(dir.id, 'a.txt', { size: 5, blobKey: 'k1', backend: 'localfs', instanceId: 'n1' }));
       assert.deepEqual(await s.lookup('/docs/a.txt'), file);
       assert.deepEqual(await s.get(file.id), file);
+      assert.deepEqual(await s.child(dir.id, 'a.txt'), file);
+      assert.equal(await s.child(dir.id, 'missing'), null);
       const chain = await s.resolve('/docs/a.txt');
       assert.deepEqual(chain.map((n) => n.name), ['', 'docs', 'a.txt']);
       assert.deepEqual((await s.resolve('/docs/missing/x')).map((n) => n.name), ['', 'docs']);

@@ -184,9 +184,36 @@ test('paths through one directory share its record; a newer version of it replac
     // A change this cache was not told about (it went to the store directly): the next resolution
     // brings the newer /shared, and the entries holding the older one are dropped, not kept beside it.
     await inner.transaction((tx) => tx.update(shared.id, { mtimeMs: 2 }));
-    const c = await store.resolve('/shared/c');
-    assert.equal(c[1]!.mtimeMs, 2);
-    assert.equal(store.size, 1);
+    // (A path whose parent is not cached, so the whole chain comes from the store.)
+    const deep = await store.resolve('/shared/c/missing');
+    assert.equal(deep[1]!.mtimeMs, 2);
+    assert.equal(store.size, 1, 'only the new resolution is left');
+  } finally {
+    await store.close();
+  }
+});
+
+test('a miss in a cached directory asks the store for the last name only, and still sees changes', async () => {
+  const inner = new SqliteStore(':memory:');
+  const resolved: string[] = [];
+  const counting = Object.assign(Object.create(inner) as SqliteStore, {
+    resolve: (p: string) => (resolved.push(p), inner.resolve(p)),
+  });
+  const store = new CachedMetadataStore(counting, { ttlMs: 600_000, maxEntries: 100 });
+  try {
+    const d = await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'd')));
+    await store.transaction(async (tx) => {
+      for (const name of ['x', 'y']) await tx.insert(dir(d.id, name));
+    });
+    await store.resolve('/d/x');
+    assert.deepEqual(resolved, ['/d/x']);
+    assert.deepEqual((await store.resolve('/d/y')).map((n) => n.name), ['', 'd', 'y']);
+    assert.deepEqual((await store.resolve('/d/none')).map((n) => n.name), ['', 'd'], 'a missing name stops the chain at the directory');
+    assert.deepEqual(resolved, ['/d/x'], 'the two later misses went through the cached /d');
+    // A change to the directory drops its entry: the next miss resolves in full again.
+    await store.transaction((tx) => tx.insert(dir(d.id, 'z')));
+    assert.deepEqual((await store.resolve('/d/z')).map((n) => n.name), ['', 'd', 'z']);
+    assert.deepEqual(resolved, ['/d/x', '/d/z']);
   } finally {
     await store.close();
   }

@@ -34,6 +34,8 @@ export interface Backend {
   write(source: Readable, options?: WriteOptions): Promise<StoredBlob>;
   /** Streams the blob, or the inclusive byte range of it. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /** The whole blob as one Buffer, offered by backends whose blobs are small rows (inline): no stream to set up. */
+  readWhole?(key: string): Promise<Buffer>;
   /** Size of a blob, or null when it does not exist. */
   stat(key: string): Promise<BlobInfo | null>;
   /** Deletes a blob; deleting a missing blob is not an error. */

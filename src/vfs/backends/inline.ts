@@ -30,9 +30,14 @@ export class InlineBackend implements Backend {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
+    const data = await this.readWhole(key);
+    return Readable.from([range ? data.subarray(range.start, range.end + 1) : data]);
+  }
+
+  async readWhole(key: string): Promise<Buffer> {
     const data = await this.store.getInlineBlob(key);
     if (!data) throw new VfsError('NOT_FOUND', `content of this file is missing from the metadata store (inline blob ${key})`);
-    return Readable.from([range ? data.subarray(range.start, range.end + 1) : data]);
+    return data;
   }
 
   async stat(key: string): Promise<BlobInfo | null> {

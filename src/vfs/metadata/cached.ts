@@ -26,8 +26,16 @@ interface CachedChain {
   expiresAt: number;
 }
 
+const RECORD_FIELDS = [
+  'id', 'parentId', 'name', 'type', 'size', 'mode', 'uid', 'gid', 'mtimeMs', 'ctimeMs', 'btimeMs', 'etag', 'blobKey', 'backend', 'instanceId',
+] as const satisfies ReadonlyArray<keyof NodeRecord>;
+// A field added to NodeRecord and not listed above fails to compile here.
+const everyFieldCompared: Exclude<keyof NodeRecord, (typeof RECORD_FIELDS)[number]> extends never ? true : false = true;
+void everyFieldCompared;
+
+/** Runs for each node of every resolution the cache stores: a fixed list, no Object.keys per call. */
 function sameRecord(a: NodeRecord, b: NodeRecord): boolean {
-  for (const key of Object.keys(a) as Array<keyof NodeRecord>) if (a[key] !== b[key]) return false;
+  for (const field of RECORD_FIELDS) if (a[field] !== b[field]) return false;
   return true;
 }
 
@@ -123,7 +131,17 @@ export class CachedMetadataStore implements MetadataStore {
       slot.paths.add(path);
       return slot.record;
     });
-    this.entries.set(path, { chain: shared, expiresAt: this.now() + this.options.ttlMs });
+    const expiresAt = this.now() + this.options.ttlMs;
+    this.entries.set(path, { chain: shared, expiresAt });
+    // The parent's resolution is the same chain less its last node: kept too (sharing the records), so
+    // that the next miss in the same directory can use resolveBelowCachedParent.
+    const slash = path.lastIndexOf('/');
+    const parentPath = slash <= 0 ? '/' : path.slice(0, slash);
+    if (path !== '/' && shared.length === segmentCount(path) + 1 && !this.entries.has(parentPath)) {
+      const prefix = shared.slice(0, -1);
+      this.entries.set(parentPath, { chain: prefix, expiresAt });
+      for (const node of prefix) this.byId.get(node.id)!.paths.add(parentPath);
+    }
     while (this.entries.size > this.options.maxEntries) {
       this.forget(this.entries.keys().next().value!);
       this.event('eviction');
@@ -151,8 +169,25 @@ export class CachedMetadataStore implements MetadataStore {
     }
     this.event('miss');
     const generation = this.generation;
-    const chain = await this.inner.resolve(path);
+    const chain = (await this.resolveBelowCachedParent(path)) ?? (await this.inner.resolve(path));
     return generation === this.generation && this.usable() ? [...this.remember(path, chain)] : chain;
+  }
+
+  /**
+   * A miss whose parent directory is cached (files just written into it, read one after the
+   * other) asks the store for the last name only. The parent entry is used under the same
+   * rules as a hit: unexpired, and only once the bus confirms every change has been applied.
+   */
+  private async resolveBelowCachedParent(path: string): Promise<NodeRecord[] | null> {
+    const slash = path.lastIndexOf('/');
+    if (slash < 0 || path === '/') return null;
+    const parentPath = slash === 0 ? '/' : path.slice(0, slash);
+    const parent = this.entries.get(parentPath);
+    const depth = segmentCount(parentPath) + 1;
+    if (!parent || parent.expiresAt <= this.now() || parent.chain.length !== depth || parent.chain[depth - 1]!.type !== 'directory') return null;
+    if (!(await this.upToDate()) || this.entries.get(parentPath) !== parent) return null;
+    const child = await this.inner.child(parent.chain[depth - 1]!.id, path.slice(slash + 1));
+    return child ? [...parent.chain, child] : [...parent.chain];
   }
 
   async lookup(path: string): Promise<NodeRecord | null> {
@@ -213,6 +248,7 @@ export class CachedMetadataStore implements MetadataStore {
     await this.inner.close();
   }
 
+  child: MetadataStore['child'] = (parentId, name) => this.inner.child(parentId, name);
   get: MetadataStore['get'] = (id) => this.inner.get(id);
   children: MetadataStore['children'] = (dirId, page) => this.inner.children(dirId, page);
   hasChildren: MetadataStore['hasChildren'] = (dirId) => this.inner.hasChildren(dirId);

@@ -112,6 +112,11 @@ class PgOps implements MetadataOps {
     return rows.map(toNode);
   }
 
+  async child(parentId: number, name: string): Promise<NodeRecord | null> {
+    const { rows } = await this.q<NodeRow>(name, 'SELECT * FROM nodes WHERE parent_id = $1 AND name = $2', [parentId, name]);
+    return rows[0] ? toNode(rows[0]) : null;
+  }
+
   async get(id: number): Promise<NodeRecord | null> {
     const { rows } = await this.q<NodeRow>(`node ${id}`, 'SELECT * FROM nodes WHERE id = $1', [id]);
     return rows[0] ? toNode(rows[0]) : null;

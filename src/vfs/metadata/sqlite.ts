@@ -104,6 +104,11 @@ class SqliteEngine {
     return chain;
   }
 
+  child(parentId: number, name: string): NodeRecord | null {
+    const row = this.s.child.get(parentId, name) as NodeRow | undefined;
+    return row ? toNode(row) : null;
+  }
+
   get(id: number): NodeRecord | null {
     const row = this.s.get.get(id) as NodeRow | undefined;
     return row ? toNode(row) : null;
@@ -274,7 +279,7 @@ interface PendingTransaction {
 /** Most transactions one COMMIT may carry; bounds the wait of plain reads behind a batch. */
 const MAX_BATCH = 256;
 const OP_NAMES = [
-  'lookup', 'resolve', 'get', 'children', 'hasChildren', 'insert', 'update', 'move', 'removeTree', 'countTree',
+  'lookup', 'resolve', 'child', 'get', 'children', 'hasChildren', 'insert', 'update', 'move', 'removeTree', 'countTree',
   'getProperties', 'patchProperties', 'copyProperties',
   'insertLock', 'getLock', 'refreshLock', 'deleteLock', 'locksAffecting', 'deleteExpiredLocks', 'deleteLocksUnder',
   'insertLink', 'consumeLink', 'deleteExpiredLinks', 'upsertInstance', 'listInstances', 'usedBytes',
@@ -459,6 +464,7 @@ export class SqliteStore implements MetadataStore {
 
   lookup = (path: string) => this.direct.lookup(path);
   resolve = (path: string) => this.direct.resolve(path);
+  child = (parentId: number, name: string) => this.direct.child(parentId, name);
   get = (id: number) => this.direct.get(id);
   children = (dirId: number, page?: ChildrenPage) => this.direct.children(dirId, page);
   hasChildren = (dirId: number) => this.direct.hasChildren(dirId);

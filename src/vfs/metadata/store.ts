@@ -98,6 +98,8 @@ export interface MetadataOps {
    * the path exists; the VFS reads parents and ancestors' modes from it.
    */
   resolve(path: string): Promise<NodeRecord[]>;
+  /** The member `name` of directory `parentId`, if any (the last step of a resolution whose parent is known). */
+  child(parentId: number, name: string): Promise<NodeRecord | null>;
   get(id: number): Promise<NodeRecord | null>;
   children(dirId: number, page?: ChildrenPage): Promise<NodeRecord[]>;
   hasChildren(dirId: number): Promise<boolean>;
