@@ -22,6 +22,7 @@ const STORE_OPERATIONS: Record<keyof MetadataOps, string> = {
   removeTree: 'delete_metadata',
   countTree: 'count_tree',
   getProperties: 'get_properties',
+  propertyHolders: 'get_properties',
   patchProperties: 'update_properties',
   copyProperties: 'update_properties',
   insertLock: 'create_lock',

@@ -850,6 +850,11 @@ export class Vfs {
   }
 
   /** Dead properties of an entry already resolved by stat/iterate/walk (PROPFIND over many entries). */
+  /** Which of these entries hold dead properties, so a listing asks propertiesOf only for those. */
+  async propertyHolders(entries: readonly Entry[]): Promise<Set<number>> {
+    return this.store.propertyHolders(entries.map((e) => e.id));
+  }
+
   async propertiesOf(ctx: OpContext, entry: Entry): Promise<DeadProperty[]> {
     requireAccess(entry, entry.path, ctx.principal, R);
     return this.store.getProperties(entry.id);

@@ -151,6 +151,9 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       assert.deepEqual(await s.getProperties(f.id), [{ namespace: 'urn:a', name: 'x', value: 'uno' }]);
       await s.copyProperties(f.id, g.id);
       assert.deepEqual(await s.getProperties(g.id), [{ namespace: 'urn:a', name: 'x', value: 'uno' }]);
+      const bare = await s.insert(node(ROOT_ID, 'props-none'));
+      assert.deepEqual([...(await s.propertyHolders([f.id, g.id, bare.id, 999_999]))].sort((a, b) => a - b), [f.id, g.id]);
+      assert.deepEqual([...(await s.propertyHolders([]))], []);
     });
 
     test('a failed transaction leaves nothing behind', async () => {

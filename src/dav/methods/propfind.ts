@@ -49,13 +49,32 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
     else yield* env.vfs.walk(ctx, root.path);
   };
   const responses = async function* () {
-    for await (const entry of entries()) yield await describe(env, ctx, entry, query, propCtx);
+    // Dead properties are rare: one query per page says which entries have any, instead of one query per entry.
+    for await (const page of pages(entries(), 1000)) {
+      const holders = query.kind === 'prop' && !query.names.some(isDeadName) ? new Set<number>() : await env.vfs.propertyHolders(page);
+      for (const entry of page) yield await describe(env, ctx, entry, query, propCtx, holders.has(entry.id));
+    }
   };
   reply.code(207).type('application/xml; charset=utf-8');
   return reply.send(multistatusStream(responses()));
 }
 
-async function deadProperties(env: DavEnv, ctx: DavContext, entry: Entry) {
+async function* pages<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let page: T[] = [];
+  for await (const item of items) {
+    page.push(item);
+    if (page.length === size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+const isDeadName = (n: { namespace: string; name: string }) => !(n.namespace === DAV_NS && isLiveProperty(n.name));
+
+async function deadProperties(env: DavEnv, ctx: DavContext, entry: Entry, hasDead: boolean) {
+  if (!hasDead) return [];
   try {
     return await env.vfs.propertiesOf(ctx, entry);
   } catch (err) {
@@ -70,17 +89,17 @@ function addTo(groups: PropstatGroups, status: number, value: string): void {
   else groups.set(status, [value]);
 }
 
-async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Request, propCtx: PropertyContext): Promise<string> {
+async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Request, propCtx: PropertyContext, hasDead: boolean): Promise<string> {
   const groups: PropstatGroups = new Map();
   const href = env.paths.hrefOfEntry(entry);
   if (query.kind === 'propname') {
     for (const n of liveNames(entry, propCtx)) addTo(groups, 200, n);
-    for (const p of await deadProperties(env, ctx, entry)) addTo(groups, 200, emptyElement(p.namespace, p.name));
+    for (const p of await deadProperties(env, ctx, entry, hasDead)) addTo(groups, 200, emptyElement(p.namespace, p.name));
     return propstatResponse(href, groups);
   }
   if (query.kind === 'allprop') {
     for (const v of allLiveProperties(entry, propCtx)) addTo(groups, 200, v);
-    const dead = await deadProperties(env, ctx, entry);
+    const dead = await deadProperties(env, ctx, entry, hasDead);
     for (const p of dead) addTo(groups, 200, p.value);
     for (const inc of query.include) {
       if (inc.namespace === DAV_NS && isLiveProperty(inc.name) && (inc.name === 'quota-available-bytes' || inc.name === 'quota-used-bytes')) {
@@ -91,8 +110,8 @@ async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Reque
     if (groups.size === 0) groups.set(200, []);
     return propstatResponse(href, groups);
   }
-  const needsDead = query.names.some((n) => !(n.namespace === DAV_NS && isLiveProperty(n.name)));
-  const dead = needsDead ? await deadProperties(env, ctx, entry) : [];
+  const needsDead = query.names.some(isDeadName);
+  const dead = needsDead ? await deadProperties(env, ctx, entry, hasDead) : [];
   for (const n of query.names) {
     if (n.namespace === DAV_NS && isLiveProperty(n.name)) {
       const v = liveProperty(n.name, entry, propCtx);

@@ -254,6 +254,7 @@ export class CachedMetadataStore implements MetadataStore {
   hasChildren: MetadataStore['hasChildren'] = (dirId) => this.inner.hasChildren(dirId);
   countTree: MetadataStore['countTree'] = (id) => this.inner.countTree(id);
   getProperties: MetadataStore['getProperties'] = (nodeId) => this.inner.getProperties(nodeId);
+  propertyHolders: MetadataStore['propertyHolders'] = (nodeIds) => this.inner.propertyHolders(nodeIds);
   patchProperties: MetadataStore['patchProperties'] = (nodeId, set, remove) => this.inner.patchProperties(nodeId, set, remove);
   copyProperties: MetadataStore['copyProperties'] = (from, to) => this.inner.copyProperties(from, to);
   insertLock: MetadataStore['insertLock'] = (lock) => this.inner.insertLock(lock);

@@ -206,6 +206,12 @@ class PgOps implements MetadataOps {
     return rows;
   }
 
+  async propertyHolders(nodeIds: readonly number[]): Promise<Set<number>> {
+    if (nodeIds.length === 0) return new Set();
+    const { rows } = await this.q<{ node_id: string | number }>('properties', 'SELECT DISTINCT node_id FROM properties WHERE node_id = ANY($1::bigint[])', [nodeIds]);
+    return new Set(rows.map((r) => Number(r.node_id)));
+  }
+
   async patchProperties(nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): Promise<void> {
     await this.atomically(async (ops) => {
       for (const p of set) {

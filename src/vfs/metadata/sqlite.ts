@@ -49,6 +49,7 @@ class SqliteEngine {
                   SELECT n.id, n.backend, n.blob_key, n.size, n.instance_id FROM nodes n JOIN t ON n.id = t.id WHERE n.blob_key IS NOT NULL`),
       countTree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id) SELECT count(*) AS c FROM t`),
       deleteNode: p('DELETE FROM nodes WHERE id = ?'),
+      propertyHolders: p('SELECT DISTINCT node_id FROM properties WHERE node_id IN (SELECT value FROM json_each(?))').pluck(),
       props: p('SELECT namespace, name, value FROM properties WHERE node_id = ? ORDER BY namespace, name'),
       setProp: p('INSERT INTO properties (node_id, namespace, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (node_id, namespace, name) DO UPDATE SET value = excluded.value'),
       removeProp: p('DELETE FROM properties WHERE node_id = ? AND namespace = ? AND name = ?'),
@@ -170,6 +171,11 @@ class SqliteEngine {
     return this.s.props.all(nodeId) as DeadProperty[];
   }
 
+  propertyHolders(nodeIds: readonly number[]): Set<number> {
+    if (nodeIds.length === 0) return new Set();
+    return new Set(this.s.propertyHolders.all(JSON.stringify(nodeIds)) as number[]);
+  }
+
   patchProperties(nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): void {
     for (const p of set) this.s.setProp.run(nodeId, p.namespace, p.name, p.value);
     for (const p of remove) this.s.removeProp.run(nodeId, p.namespace, p.name);
@@ -280,7 +286,7 @@ interface PendingTransaction {
 const MAX_BATCH = 256;
 const OP_NAMES = [
   'lookup', 'resolve', 'child', 'get', 'children', 'hasChildren', 'insert', 'update', 'move', 'removeTree', 'countTree',
-  'getProperties', 'patchProperties', 'copyProperties',
+  'getProperties', 'propertyHolders', 'patchProperties', 'copyProperties',
   'insertLock', 'getLock', 'refreshLock', 'deleteLock', 'locksAffecting', 'deleteExpiredLocks', 'deleteLocksUnder',
   'insertLink', 'consumeLink', 'deleteExpiredLinks', 'upsertInstance', 'listInstances', 'usedBytes',
   'putInlineBlob', 'getInlineBlob', 'deleteInlineBlob',
@@ -474,6 +480,7 @@ export class SqliteStore implements MetadataStore {
   removeTree = (id: number) => this.transaction((tx) => tx.removeTree(id));
   countTree = (id: number) => this.direct.countTree(id);
   getProperties = (nodeId: number) => this.direct.getProperties(nodeId);
+  propertyHolders = (nodeIds: readonly number[]) => this.direct.propertyHolders(nodeIds);
   patchProperties = (nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>) =>
     this.transaction((tx) => tx.patchProperties(nodeId, set, remove));
   copyProperties = (from: number, to: number) => this.direct.copyProperties(from, to);

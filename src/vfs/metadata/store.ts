@@ -112,6 +112,8 @@ export interface MetadataOps {
   countTree(id: number): Promise<number>;
 
   getProperties(nodeId: number): Promise<DeadProperty[]>;
+  /** Which of `nodeIds` hold any dead property (a listing asks once per page, not once per member). */
+  propertyHolders(nodeIds: readonly number[]): Promise<Set<number>>;
   /** Applies sets then removals; both sides are keyed by (namespace, name). */
   patchProperties(nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>): Promise<void>;
   copyProperties(fromNodeId: number, toNodeId: number): Promise<void>;
