@@ -218,3 +218,26 @@ test('a miss in a cached directory asks the store for the last name only, and st
     await store.close();
   }
 });
+
+test('with renewOnHit an entry in use stays cached past its TTL; an unused one expires', async () => {
+  let clock = 0;
+  const inner = new SqliteStore(':memory:');
+  const events: CacheEvent[] = [];
+  const store = new CachedMetadataStore(inner, { ttlMs: 100, maxEntries: 100, renewOnHit: true, now: () => clock, onEvent: (e) => events.push(e) });
+  try {
+    await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'hot')));
+    await store.resolve('/hot');
+    for (let i = 0; i < 5; i++) {
+      clock += 60;
+      events.length = 0;
+      await store.resolve('/hot');
+      assert.deepEqual(events, ['hit'], `a lookup every 60 ms keeps a 100 ms entry (at ${clock} ms)`);
+    }
+    clock += 150;
+    events.length = 0;
+    await store.resolve('/hot');
+    assert.deepEqual(events, ['miss'], 'unused for longer than the TTL: expired');
+  } finally {
+    await store.close();
+  }
+});

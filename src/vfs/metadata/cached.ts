@@ -1,3 +1,4 @@
+import { baseName, parentOf } from '../path.js';
 import type { NodeRecord } from '../types.js';
 import type { InvalidationBus } from './invalidation.js';
 import type { MetadataOps, MetadataStore, NewNode, NodePatch } from './store.js';
@@ -135,8 +136,7 @@ export class CachedMetadataStore implements MetadataStore {
     this.entries.set(path, { chain: shared, expiresAt });
     // The parent's resolution is the same chain less its last node: kept too (sharing the records), so
     // that the next miss in the same directory can use resolveBelowCachedParent.
-    const slash = path.lastIndexOf('/');
-    const parentPath = slash <= 0 ? '/' : path.slice(0, slash);
+    const parentPath = parentOf(path);
     if (path !== '/' && shared.length === segmentCount(path) + 1 && !this.entries.has(parentPath)) {
       const prefix = shared.slice(0, -1);
       this.entries.set(parentPath, { chain: prefix, expiresAt });
@@ -179,14 +179,13 @@ export class CachedMetadataStore implements MetadataStore {
    * rules as a hit: unexpired, and only once the bus confirms every change has been applied.
    */
   private async resolveBelowCachedParent(path: string): Promise<NodeRecord[] | null> {
-    const slash = path.lastIndexOf('/');
-    if (slash < 0 || path === '/') return null;
-    const parentPath = slash === 0 ? '/' : path.slice(0, slash);
+    if (path === '/') return null;
+    const parentPath = parentOf(path);
     const parent = this.entries.get(parentPath);
     const depth = segmentCount(parentPath) + 1;
     if (!parent || parent.expiresAt <= this.now() || parent.chain.length !== depth || parent.chain[depth - 1]!.type !== 'directory') return null;
     if (!(await this.upToDate()) || this.entries.get(parentPath) !== parent) return null;
-    const child = await this.inner.child(parent.chain[depth - 1]!.id, path.slice(slash + 1));
+    const child = await this.inner.child(parent.chain[depth - 1]!.id, baseName(path));
     return child ? [...parent.chain, child] : [...parent.chain];
   }
 
