@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomString } from './random-pool.js';
 
 /**
  * A fresh strong validator for a new content or metadata version. Random
@@ -6,5 +6,5 @@ import { randomBytes } from 'node:crypto';
  * two versions never share a tag.
  */
 export function newEtag(kind: 'f' | 'd'): string {
-  return `${kind}${randomBytes(12).toString('base64url')}`;
+  return `${kind}${randomString(12, 'base64url')}`;
 }

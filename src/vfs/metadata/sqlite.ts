@@ -136,14 +136,21 @@ class SqliteEngine {
 
   update(id: number, patch: NodePatch): NodeRecord {
     const keys = (Object.keys(patch) as Array<keyof NodePatch>).filter((k) => patch[k] !== undefined);
-    if (keys.length > 0) {
-      const sql = `UPDATE nodes SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id`;
-      const info = this.db.prepare(sql).run({ ...patch, id });
-      if (info.changes === 0) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
+    const row = keys.length > 0 ? (this.updateStatement(keys).get({ ...patch, id }) as NodeRow | undefined) : (this.s.get.get(id) as NodeRow | undefined);
+    if (!row) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
+    return toNode(row);
+  }
+
+  /** One prepared UPDATE per set of patched columns (a handful in practice: the callers' patch shapes). */
+  private readonly updates = new Map<string, Database.Statement>();
+  private updateStatement(keys: Array<keyof NodePatch>): Database.Statement {
+    const signature = keys.join(',');
+    let statement = this.updates.get(signature);
+    if (!statement) {
+      statement = this.db.prepare(`UPDATE nodes SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id RETURNING *`);
+      this.updates.set(signature, statement);
     }
-    const node = this.get(id);
-    if (!node) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
-    return node;
+    return statement;
   }
 
   move(id: number, newParentId: number, newName: string, ctimeMs: number): NodeRecord {
@@ -310,6 +317,8 @@ export class SqliteStore implements MetadataStore {
   private readonly inTx: MetadataOps;
   /** Checked before every cache hit: a prepared statement, since db.pragma() compiles one per call. */
   private readonly dataVersionQuery: Database.Statement;
+  /** Transaction control, run several times per write: prepared once, since db.exec() compiles on every call. */
+  private readonly control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback', Database.Statement>;
 
   constructor(private readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -326,6 +335,15 @@ export class SqliteStore implements MetadataStore {
     this.direct = this.facade(true);
     this.inTx = this.facade(false);
     this.dataVersionQuery = this.db.prepare('PRAGMA data_version').pluck();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.control = {
+      begin: p('BEGIN IMMEDIATE'),
+      savepoint: p('SAVEPOINT callfs_tx'),
+      release: p('RELEASE callfs_tx'),
+      rollbackTo: p('ROLLBACK TO callfs_tx'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+    };
   }
 
   private facade(gated: boolean): MetadataOps {
@@ -410,16 +428,16 @@ export class SqliteStore implements MetadataStore {
     const done = { committed: false, finish: (_e: unknown) => {} };
     const outcomes: Array<{ item: PendingTransaction; ok: boolean; value: unknown }> = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
     } catch (err) {
       for (const item of batch) item.reject(err);
       return done;
     }
     for (const item of batch) {
-      this.db.exec('SAVEPOINT callfs_tx');
+      this.control.savepoint.run();
       try {
         const value = await item.fn(this.inTx);
-        this.db.exec('RELEASE callfs_tx');
+        this.control.release.run();
         outcomes.push({ item, ok: true, value });
       } catch (err) {
         if (!this.db.inTransaction) {
@@ -428,17 +446,17 @@ export class SqliteStore implements MetadataStore {
           item.reject(err);
           return done;
         }
-        this.db.exec('ROLLBACK TO callfs_tx');
-        this.db.exec('RELEASE callfs_tx');
+        this.control.rollbackTo.run();
+        this.control.release.run();
         outcomes.push({ item, ok: false, value: err });
       }
       // Transactions that arrived meanwhile join this batch.
       if (batch.length < MAX_BATCH && this.pending.length > 0) batch.push(...this.pending.splice(0, MAX_BATCH - batch.length));
     }
     try {
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.control.rollback.run();
       for (const o of outcomes) o.item.reject(o.ok ? err : o.value);
       return done;
     }
