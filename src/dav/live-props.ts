@@ -1,4 +1,4 @@
-import { contentTypeOf, httpDate } from '../http/entity-headers.js';
+import { contentTypeOf, httpDate, rfc3339Seconds } from '../http/entity-headers.js';
 import { quoteEtag } from '../http/etag-header.js';
 import type { LockRecord } from '../vfs/metadata/store.js';
 import { isWithin } from '../vfs/path.js';
@@ -78,7 +78,7 @@ export function liveProperty(name: LiveProperty, entry: Entry, ctx: PropertyCont
     case 'getlastmodified':
       return element(name, httpDate(entry.mtimeMs));
     case 'creationdate':
-      return element(name, new Date(entry.btimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      return element(name, rfc3339Seconds(entry.btimeMs));
     case 'displayname':
       return element(name, escapeXml(entry.path === '/' ? '' : entry.name));
     case 'supportedlock':
@@ -94,14 +94,12 @@ export function liveProperty(name: LiveProperty, entry: Entry, ctx: PropertyCont
   }
 }
 
-/** The live properties allprop returns for an entry. */
-export function allLiveProperties(entry: Entry, ctx: PropertyContext): string[] {
-  const out: string[] = [];
-  for (const name of LIVE_PROPERTIES) {
-    if (NOT_IN_ALLPROP.has(name)) continue;
-    const value = liveProperty(name, entry, ctx);
-    if (value !== undefined) out.push(value);
-  }
+const ALLPROP = LIVE_PROPERTIES.filter((name) => !NOT_IN_ALLPROP.has(name));
+
+/** The live properties allprop returns for an entry, serialised one after the other. */
+export function allLivePropertiesXml(entry: Entry, ctx: PropertyContext): string {
+  let out = '';
+  for (const name of ALLPROP) out += liveProperty(name, entry, ctx) ?? '';
   return out;
 }
 

@@ -7,18 +7,27 @@ export function contentTypeOf(name: string): string {
   return mime.lookup(name) || 'application/octet-stream';
 }
 
-// Formatting a date shows in profiles of small GETs; files in use share few distinct seconds.
-const httpDates = new Map<number, string>();
-export function httpDate(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  let formatted = httpDates.get(seconds);
-  if (formatted === undefined) {
-    if (httpDates.size >= 1024) httpDates.clear();
-    formatted = new Date(seconds * 1000).toUTCString();
-    httpDates.set(seconds, formatted);
-  }
-  return formatted;
+/**
+ * A date formatter memoised by whole second: formatting shows in profiles of small GETs and
+ * of listings, and the files in use share few distinct seconds.
+ */
+function bySecond(format: (date: Date) => string): (ms: number) => string {
+  const formatted = new Map<number, string>();
+  return (ms) => {
+    const seconds = Math.floor(ms / 1000);
+    let text = formatted.get(seconds);
+    if (text === undefined) {
+      if (formatted.size >= 1024) formatted.clear();
+      text = format(new Date(seconds * 1000));
+      formatted.set(seconds, text);
+    }
+    return text;
+  };
 }
+
+export const httpDate = bySecond((date) => date.toUTCString());
+/** RFC 3339 without fractions (WebDAV creationdate). */
+export const rfc3339Seconds = bySecond((date) => date.toISOString().replace('.000Z', 'Z'));
 export const rfc3339 = (ms: number) => new Date(ms).toISOString();
 
 /** The validators of an entry (RFC 9110 §8.8): what WebDAV clients use. */

@@ -191,10 +191,15 @@ export class Vfs {
 
   /** Every entry of a directory, fetched in batches so memory stays flat for huge directories. */
   async *iterate(ctx: OpContext, path: string, batch = 1000): AsyncGenerator<Entry> {
+    for await (const page of this.pages(ctx, path, batch)) yield* page;
+  }
+
+  /** The entries of a directory a batch at a time: for callers that handle a whole batch at once. */
+  async *pages(ctx: OpContext, path: string, batch = 1000): AsyncGenerator<Entry[]> {
     let after: string | undefined;
     while (true) {
       const { entries } = await this.list(ctx, path, { after, limit: batch });
-      yield* entries;
+      if (entries.length > 0) yield entries;
       if (entries.length < batch) return;
       after = entries[entries.length - 1]!.name;
     }

@@ -213,3 +213,33 @@ test('a lock belongs to its principal: another user cannot use its token', async
   await dav(server, 'MKCOL', '/dav/root-only/');
   assert.equal((await dav(server, 'PUT', '/dav/root-only/x', { auth: bob, body: 'b' })).status, 403);
 });
+
+test('PROPFIND Depth 1 over many pages: each member is listed once, with its own dead properties only', async () => {
+  assert.equal((await dav(server, 'MKCOL', '/dav/paged/')).status, 201);
+  const names = Array.from({ length: 130 }, (_, i) => `f ${String(i).padStart(3, '0')}&.txt`);
+  for (const name of names) assert.equal((await put(`/dav/paged/${encodeURIComponent(name)}`, 'x')).status, 201);
+  assert.equal((await dav(server, 'MKCOL', '/dav/paged/sub/')).status, 201);
+  // Holders on both sides of page boundaries.
+  const holders = [0, 49, 50, 99, 100, 129];
+  for (const i of holders) {
+    const body = `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:tag>t${i}</Z:tag></D:prop></D:set></D:propertyupdate>`;
+    assert.equal((await dav(server, 'PROPPATCH', `/dav/paged/${encodeURIComponent(names[i]!)}`, { body })).status, 207);
+  }
+  const responsesOf = async (body?: string) => {
+    const r = await dav(server, 'PROPFIND', '/dav/paged/', { headers: { depth: '1' }, body });
+    assert.equal(r.status, 207);
+    const text = await r.text();
+    return new Map(text.split('<D:response>').slice(1).map((part) => [/<D:href>([^<]*)<\/D:href>/.exec(part)![1]!, part]));
+  };
+  for (const body of [undefined, '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><D:getetag/><Z:tag/></D:prop></D:propfind>']) {
+    const responses = await responsesOf(body);
+    assert.equal(responses.size, 132);
+    assert.ok(responses.has('/dav/paged/sub/'));
+    names.forEach((name, i) => {
+      const part = responses.get(`/dav/paged/${encodeURIComponent(name)}`);
+      assert.ok(part, `${name} is listed`);
+      const tag = />t(\d+)</.exec(part)?.[1];
+      assert.equal(tag, holders.includes(i) ? String(i) : undefined, `dead property of ${name}`);
+    });
+  }
+});

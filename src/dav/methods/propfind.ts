@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isVfsError } from '../../vfs/errors.js';
+import type { DeadProperty } from '../../vfs/metadata/store.js';
 import type { Entry } from '../../vfs/types.js';
 import type { DavEnv } from '../env.js';
 import { prepare, readXml } from '../env.js';
 import { DavStatusError } from '../errors.js';
-import { allLiveProperties, isLiveProperty, liveNames, liveProperty, type PropertyContext } from '../live-props.js';
-import { multistatusStream, propstatResponse, type PropstatGroups } from '../multistatus.js';
+import { allLivePropertiesXml, isLiveProperty, liveNames, liveProperty, type PropertyContext } from '../live-props.js';
+import { multistatusStream, okResponse, propstatResponse, type PropstatGroups } from '../multistatus.js';
 import { parseDepth, type DavContext } from '../headers.js';
 import { DAV_NS, elements, isDav, type XmlElement } from '../xml-parse.js';
 import { emptyElement } from '../xml-write.js';
@@ -41,22 +42,26 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
     quota: wantsQuota && root.type === 'directory' ? { used: await env.vfs.usedBytes(), available: await env.availableBytes() } : undefined,
   };
   if (root.type === 'directory' && depth !== '0') await env.vfs.list(ctx, root.path, { limit: 1 });
-  const entries = async function* (): AsyncGenerator<Entry> {
-    yield root;
-    if (root.type !== 'directory' || depth === '0') return;
-    // Large pages: the per-page cost dominates a 10,000-entry listing, and 5,000 rows stay small.
-    if (depth === '1') yield* env.vfs.iterate(ctx, root.path, 5000);
-    else yield* env.vfs.walk(ctx, root.path);
-  };
-  const responses = async function* () {
-    // Dead properties are rare: one query per page says which entries have any, instead of one query per entry.
-    for await (const page of pages(entries(), 1000)) {
-      const holders = query.kind === 'prop' && !query.names.some(isDeadName) ? new Set<number>() : await env.vfs.propertyHolders(page);
-      for (const entry of page) yield await describe(env, ctx, entry, query, propCtx, holders.has(entry.id));
-    }
+  // Pages of members, each described in one go: a listing of 10,000 entries costs a few awaits per
+  // page rather than several per entry, and a page is small enough to die young.
+  const members = (): AsyncIterable<Entry[]> =>
+    root.type !== 'directory' || depth === '0' ? (async function* () {})() : depth === '1' ? env.vfs.pages(ctx, root.path, PAGE) : pages(env.vfs.walk(ctx, root.path), PAGE);
+  const responses = async function* (): AsyncGenerator<string[]> {
+    yield await describePage(env, ctx, [root], query, propCtx);
+    for await (const page of members()) yield await describePage(env, ctx, page, query, propCtx);
   };
   reply.code(207).type('application/xml; charset=utf-8');
   return reply.send(multistatusStream(responses()));
+}
+
+const PAGE = 50;
+
+/** The responses of a page of entries. Dead properties are rare: one query says which entries have any. */
+async function describePage(env: DavEnv, ctx: DavContext, page: Entry[], query: Request, propCtx: PropertyContext): Promise<string[]> {
+  const holders = query.kind === 'prop' && !query.names.some(isDeadName) ? new Set<number>() : await env.vfs.propertyHolders(page);
+  const out: string[] = [];
+  for (const entry of page) out.push(describe(entry, query, propCtx, holders.has(entry.id) ? await deadProperties(env, ctx, entry) : []));
+  return out;
 }
 
 async function* pages<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
@@ -73,8 +78,7 @@ async function* pages<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<
 
 const isDeadName = (n: { namespace: string; name: string }) => !(n.namespace === DAV_NS && isLiveProperty(n.name));
 
-async function deadProperties(env: DavEnv, ctx: DavContext, entry: Entry, hasDead: boolean) {
-  if (!hasDead) return [];
+async function deadProperties(env: DavEnv, ctx: DavContext, entry: Entry): Promise<DeadProperty[]> {
   try {
     return await env.vfs.propertiesOf(ctx, entry);
   } catch (err) {
@@ -89,17 +93,17 @@ function addTo(groups: PropstatGroups, status: number, value: string): void {
   else groups.set(status, [value]);
 }
 
-async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Request, propCtx: PropertyContext, hasDead: boolean): Promise<string> {
+function describe(entry: Entry, query: Request, propCtx: PropertyContext, dead: readonly DeadProperty[]): string {
+  const href = propCtx.paths.hrefOfEntry(entry);
+  if (query.kind === 'allprop' && query.include.length === 0 && dead.length === 0) return okResponse(href, allLivePropertiesXml(entry, propCtx));
   const groups: PropstatGroups = new Map();
-  const href = env.paths.hrefOfEntry(entry);
   if (query.kind === 'propname') {
     for (const n of liveNames(entry, propCtx)) addTo(groups, 200, n);
-    for (const p of await deadProperties(env, ctx, entry, hasDead)) addTo(groups, 200, emptyElement(p.namespace, p.name));
+    for (const p of dead) addTo(groups, 200, emptyElement(p.namespace, p.name));
     return propstatResponse(href, groups);
   }
   if (query.kind === 'allprop') {
-    for (const v of allLiveProperties(entry, propCtx)) addTo(groups, 200, v);
-    const dead = await deadProperties(env, ctx, entry, hasDead);
+    groups.set(200, [allLivePropertiesXml(entry, propCtx)]);
     for (const p of dead) addTo(groups, 200, p.value);
     for (const inc of query.include) {
       if (inc.namespace === DAV_NS && isLiveProperty(inc.name) && (inc.name === 'quota-available-bytes' || inc.name === 'quota-used-bytes')) {
@@ -107,11 +111,8 @@ async function describe(env: DavEnv, ctx: DavContext, entry: Entry, query: Reque
         if (v !== undefined) addTo(groups, 200, v);
       }
     }
-    if (groups.size === 0) groups.set(200, []);
     return propstatResponse(href, groups);
   }
-  const needsDead = query.names.some(isDeadName);
-  const dead = needsDead ? await deadProperties(env, ctx, entry, hasDead) : [];
   for (const n of query.names) {
     if (n.namespace === DAV_NS && isLiveProperty(n.name)) {
       const v = liveProperty(n.name, entry, propCtx);

@@ -74,6 +74,32 @@ export const toNode = (r: NodeRow): NodeRecord => ({
   instanceId: r.instance_id,
 });
 
+/** The nodes columns in the order nodeFromValues reads them (SQLite's raw rows). */
+export const NODE_COLUMNS = 'id, parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag, blob_key, backend, instance_id';
+
+export type NodeValues = [
+  id: number, parentId: number | null, name: string, type: 'file' | 'directory', size: number, mode: number, uid: number, gid: number,
+  mtimeMs: number, ctimeMs: number, btimeMs: number, etag: string, blobKey: string | null, backend: string | null, instanceId: string | null,
+];
+
+export const nodeFromValues = (v: NodeValues): NodeRecord => ({
+  id: v[0],
+  parentId: v[1],
+  name: v[2],
+  type: v[3],
+  size: v[4],
+  mode: v[5],
+  uid: v[6],
+  gid: v[7],
+  mtimeMs: v[8],
+  ctimeMs: v[9],
+  btimeMs: v[10],
+  etag: v[11],
+  blobKey: v[12],
+  backend: v[13],
+  instanceId: v[14],
+});
+
 export const toLock = (r: LockRow): LockRecord => ({
   token: r.token,
   path: r.path,
