@@ -491,6 +491,8 @@ export class Vfs {
       if (blob.key !== null && !blob.inlineData) await backend.delete(blob.key).catch((e) => this.onBackgroundError(e, `removing uncommitted blob ${blob.key}`));
       throw err;
     }
+    // Files are often read back soon after they are written (builds, syncs that verify).
+    if (blob.inlineData && blob.key) this.blobCache?.set(backendName, blob.key, blob.inlineData);
     if (result.old) await this.discardBlobs([result.old]);
     return { entry: result.entry, created: result.created };
   }

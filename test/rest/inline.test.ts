@@ -36,6 +36,16 @@ describe('small files live inline in the metadata store', () => {
     assert.equal(await range.text(), 'content');
   });
 
+  test('a small file just written is read back from memory, not from the store', async () => {
+    await t.request('PUT', '/v1/files/fresh.txt', { body: 'written just now' });
+    const node = await t.server.vfs.store.lookup('/fresh.txt');
+    // With its row gone, only the content cache can still answer.
+    await t.server.vfs.store.deleteInlineBlob(node!.blobKey!);
+    const get = await t.request('GET', '/v1/files/fresh.txt');
+    assert.equal(get.status, 200);
+    assert.equal(await get.text(), 'written just now');
+  });
+
   test('replacing and deleting remove the old inline blob', async () => {
     await t.request('PUT', '/v1/files/churn.txt', { body: 'v1' });
     const before = (await inlineKeys(t)).length;

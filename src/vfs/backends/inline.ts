@@ -91,5 +91,9 @@ export async function readSmall(source: Readable, max: number, options: WriteOpt
   if (options.expectedSize !== undefined && total !== options.expectedSize) {
     throw new VfsError('ABORTED', `body ended after ${total} of ${options.expectedSize} declared bytes`);
   }
-  return Buffer.concat(chunks, total);
+  // A buffer of its own, not a slice of Node's shared pool: it may be kept in the content cache.
+  const data = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(data, offset);
+  return data;
 }
