@@ -17,17 +17,23 @@ export interface Response {
   body: Buffer;
 }
 
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'OPTIONS']);
+
 /**
  * A request with a small body; the response is collected. A server may close an
- * idle keep-alive connection just as it is reused (Apache does under load); like
- * any HTTP client, the request is then sent once more on a fresh connection.
+ * idle keep-alive connection just as it is reused, or drop a connection before
+ * answering (Apache does both under load); like any HTTP client, an idempotent
+ * request is then sent again on a fresh connection, up to twice.
  */
 export async function request(agent: http.Agent, target: Target, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Response> {
-  try {
-    return await requestOnce(agent, target, method, path, body, headers);
-  } catch (err) {
-    if ((err as { reusedSocket?: boolean }).reusedSocket) return requestOnce(agent, target, method, path, body, headers);
-    throw err;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(agent, target, method, path, body, headers);
+    } catch (err) {
+      const reused = (err as { reusedSocket?: boolean }).reusedSocket;
+      const dropped = (err as NodeJS.ErrnoException).code === 'ECONNRESET' && IDEMPOTENT.has(method);
+      if (attempt >= 2 || !(reused || dropped)) throw err;
+    }
   }
 }
 
