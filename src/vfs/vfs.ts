@@ -190,7 +190,7 @@ export class Vfs {
   }
 
   /** Every entry of a directory, fetched in batches so memory stays flat for huge directories. */
-  async *iterate(ctx: OpContext, path: string, batch = 1000): AsyncGenerator<Entry> {
+  async *iterate(ctx: OpContext, path: string, batch = 100): AsyncGenerator<Entry> {
     for await (const page of this.pages(ctx, path, batch)) yield* page;
   }
 

@@ -9,6 +9,16 @@ describe('REST /v1/files', () => {
   });
   after(() => t.close());
 
+  test('GET of a directory lists every member once, in name order, across listing pages; an empty one is []', async () => {
+    await t.request('POST', '/v1/files/listed/');
+    assert.deepEqual(await (await t.request('GET', '/v1/files/listed/')).json(), []);
+    const names = Array.from({ length: 250 }, (_, i) => `m-${String(i).padStart(3, '0')}`);
+    await Promise.all(names.map((name) => t.request('PUT', `/v1/files/listed/${name}`, { body: name })));
+    const listing = (await (await t.request('GET', '/v1/files/listed/')).json()) as Array<{ name: string; size: number }>;
+    assert.deepEqual(listing.map((e) => e.name), names);
+    assert.ok(listing.every((e) => e.size === 5));
+  });
+
   test('PUT creates (201) then replaces (200); GET returns the bytes; HEAD the attributes', async () => {
     let res = await t.request('PUT', '/v1/files/hello.txt', { body: 'hello' });
     assert.equal(res.status, 201);

@@ -24,16 +24,16 @@ export function contextOf(request: FastifyRequest): OpContext {
 }
 
 /** A JSON array of entries, streamed so that a directory of any size answers in constant memory. */
-function listingStream(entries: AsyncIterable<Entry>): Readable {
+/** A JSON array written a page of entries per chunk: one stream write per page, not per entry. */
+function listingStream(pages: AsyncIterable<Entry[]>): Readable {
   return Readable.from(
     (async function* () {
-      yield '[';
-      let first = true;
-      for await (const entry of entries) {
-        yield (first ? '' : ',') + JSON.stringify(entryJson(entry));
-        first = false;
+      let separator = '[';
+      for await (const page of pages) {
+        yield separator + page.map((entry) => JSON.stringify(entryJson(entry))).join(',');
+        separator = ',';
       }
-      yield ']';
+      yield separator === '[' ? '[]' : ']';
     })(),
   );
 }
@@ -55,7 +55,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
     await vfs.list(ctx, path, { limit: 1 });
     reply.type('application/json; charset=utf-8');
     if (request.method === 'HEAD') return reply.send();
-    return reply.send(listingStream(vfs.iterate(ctx, path)));
+    return reply.send(listingStream(vfs.pages(ctx, path, 100)));
   };
 
   app.get(`${PREFIX}`, read);
