@@ -51,8 +51,9 @@ export class DavPaths {
   }
 }
 
-/** Percent-encodes one path segment, keeping the characters RFC 3986 allows in a segment. */
 const UNRESERVED = /^[A-Za-z0-9._~-]*$/;
+
+/** Percent-encodes one path segment, keeping the characters RFC 3986 allows in a segment. */
 export function encodeSegment(segment: string): string {
   if (UNRESERVED.test(segment)) return segment;
   return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());

@@ -2,8 +2,9 @@ import type { XmlElement } from './xml-parse.js';
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
-/** Escapes text content; a CR is kept as a reference so that it survives parsing. */
 const NEEDS_ESCAPE = /[&<>\r]/;
+
+/** Escapes text content; a CR is kept as a reference so that it survives parsing. */
 export function escapeXml(text: string): string {
   // Most names and values need nothing: a test is far cheaper than a replace with a callback.
   if (!NEEDS_ESCAPE.test(text)) return text;

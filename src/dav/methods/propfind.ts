@@ -44,11 +44,11 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
   if (root.type === 'directory' && depth !== '0') await env.vfs.list(ctx, root.path, { limit: 1 });
   // Pages of members, each described in one go: a listing of 10,000 entries costs a few awaits per
   // page rather than several per entry, and a page is small enough to die young.
-  const members = (): AsyncIterable<Entry[]> =>
-    root.type !== 'directory' || depth === '0' ? (async function* () {})() : depth === '1' ? env.vfs.pages(ctx, root.path, PAGE) : pages(env.vfs.walk(ctx, root.path), PAGE);
   const responses = async function* (): AsyncGenerator<string[]> {
     yield await describePage(env, ctx, [root], query, propCtx);
-    for await (const page of members()) yield await describePage(env, ctx, page, query, propCtx);
+    if (root.type !== 'directory' || depth === '0') return;
+    const members = depth === '1' ? env.vfs.pages(ctx, root.path, PAGE) : pages(env.vfs.walk(ctx, root.path), PAGE);
+    for await (const page of members) yield await describePage(env, ctx, page, query, propCtx);
   };
   reply.code(207).type('application/xml; charset=utf-8');
   return reply.send(multistatusStream(responses()));
