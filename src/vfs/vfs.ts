@@ -107,6 +107,8 @@ interface Located {
 }
 
 const DEFAULT_FILE_MODE = 0o644;
+/** Entries fetched per query when a whole directory is walked: small batches are collected young. */
+const LIST_BATCH = 100;
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -190,12 +192,12 @@ export class Vfs {
   }
 
   /** Every entry of a directory, fetched in batches so memory stays flat for huge directories. */
-  async *iterate(ctx: OpContext, path: string, batch = 100): AsyncGenerator<Entry> {
+  async *iterate(ctx: OpContext, path: string, batch = LIST_BATCH): AsyncGenerator<Entry> {
     for await (const page of this.pages(ctx, path, batch)) yield* page;
   }
 
   /** The entries of a directory a batch at a time: for callers that handle a whole batch at once. */
-  async *pages(ctx: OpContext, path: string, batch = 1000): AsyncGenerator<Entry[]> {
+  async *pages(ctx: OpContext, path: string, batch = LIST_BATCH): AsyncGenerator<Entry[]> {
     let after: string | undefined;
     while (true) {
       const { entries } = await this.list(ctx, path, { after, limit: batch });

@@ -23,8 +23,7 @@ export function contextOf(request: FastifyRequest): OpContext {
   return { principal: request.principal!, lockTokens: lockTokens(request.headers) };
 }
 
-/** A JSON array of entries, streamed so that a directory of any size answers in constant memory. */
-/** A JSON array written a page of entries per chunk: one stream write per page, not per entry. */
+/** A JSON array of entries, streamed a page per chunk: constant memory for a directory of any size, one write per page. */
 function listingStream(pages: AsyncIterable<Entry[]>): Readable {
   return Readable.from(
     (async function* () {
@@ -55,7 +54,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
     await vfs.list(ctx, path, { limit: 1 });
     reply.type('application/json; charset=utf-8');
     if (request.method === 'HEAD') return reply.send();
-    return reply.send(listingStream(vfs.pages(ctx, path, 100)));
+    return reply.send(listingStream(vfs.pages(ctx, path)));
   };
 
   app.get(`${PREFIX}`, read);
