@@ -452,11 +452,13 @@ export class Vfs {
    */
   async writeFile(ctx: OpContext, rawPath: string, body: Readable, options: WriteFileOptions = {}): Promise<WriteResult> {
     const path = normalizePath(rawPath);
-    await this.checkWrite(this.store, ctx, path, options);
     const target = this.backends.forPath(path);
     // A small body headed for node-local disk is kept in the metadata store, written by the
     // same transaction as its row: no file, no separate fsync, readable from every node.
     const inline = options.expectedSize !== undefined && options.expectedSize > 0 && options.expectedSize <= this.inlineMaxBytes && target.backend.type === 'localfs';
+    // A body that is empty or small enough to keep inline costs less to read than the checks cost to run
+    // twice: the transaction runs them anyway before anything is stored.
+    if (!inline && options.expectedSize !== 0) await this.checkWrite(this.store, ctx, path, options);
     const { name: backendName, backend } = inline ? { name: 'inline', backend: this.backends.byName('inline') } : target;
     const blob: { key: string | null; size: number; inlineData?: Buffer } =
       options.expectedSize === 0
