@@ -113,6 +113,47 @@ test('the cache is bounded by max_entries', async () => {
   }
 });
 
+test('a full cache evicts the least recently used paths and keeps its id index to the paths it holds, down to one entry', async () => {
+  const inner = new SqliteStore(':memory:');
+  try {
+    const top = await inner.transaction((tx) => tx.insert(dir(ROOT_ID, 'lru')));
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await inner.transaction(async (tx) => {
+      for (const name of names) await tx.insert(dir(top.id, name));
+    });
+    const paths = [...names.map((n) => `/lru/${n}`), '/lru', '/lru/a/missing', '/'];
+    for (const maxEntries of [1, 2, 3, 5]) {
+      const events: CacheEvent[] = [];
+      const store = new CachedMetadataStore(inner, { ttlMs: 600_000, maxEntries, onEvent: (e) => events.push(e) });
+      const internals = store as unknown as { entries: { keys(): Iterable<string>; get(p: string): { chain: Array<{ id: number }> } | undefined }; byId: Map<number, { paths: Set<string> }> };
+      for (let round = 0; round < 3; round++) {
+        for (const p of paths) {
+          const chain = await store.resolve(p);
+          assert.deepEqual(chain.map((n) => n.id), (await inner.resolve(p)).map((n) => n.id), `${p} with max_entries ${maxEntries}`);
+          assert.ok(store.size <= maxEntries);
+          // Every index slot names cached paths only, and every cached path is in the slot of each node on its chain.
+          const held = new Set(internals.entries.keys());
+          for (const [id, slot] of internals.byId) for (const q of slot.paths) assert.ok(held.has(q) && internals.entries.get(q)!.chain.some((n) => n.id === id));
+          for (const q of held) for (const n of internals.entries.get(q)!.chain) assert.ok(internals.byId.get(n.id)?.paths.has(q));
+        }
+      }
+      assert.ok(events.includes('eviction'));
+      // A path in use stays while others come and go.
+      if (maxEntries >= 3) {
+        for (const p of ['/lru/b', '/lru/c', '/lru/d', '/lru/e']) {
+          await store.resolve('/lru/a');
+          await store.resolve(p);
+        }
+        events.length = 0;
+        await store.resolve('/lru/a');
+        assert.deepEqual(events, ['hit']);
+      }
+    }
+  } finally {
+    await inner.close();
+  }
+});
+
 /** Resolves until node2 answers from its cache, so the entry is certainly there. */
 async function cachedOnNode2(path: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

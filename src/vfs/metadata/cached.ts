@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { baseName, parentOf } from '../path.js';
 import type { NodeRecord } from '../types.js';
 import type { InvalidationBus } from './invalidation.js';
@@ -57,7 +58,11 @@ const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').lengt
  */
 export class CachedMetadataStore implements MetadataStore {
   readonly type: MetadataStore['type'];
-  private readonly entries = new Map<string, CachedChain>();
+  /**
+   * Least recently used first out. lru-cache rather than a Map in insertion order: evicting from a
+   * Map's front gets slower as deleted slots pile up there, and a cache that is full evicts on every miss.
+   */
+  private readonly entries: LRUCache<string, CachedChain>;
   /**
    * For each node on a cached chain: the paths through it, and the one record
    * they all share (a directory's record is held once, not once per member).
@@ -72,6 +77,14 @@ export class CachedMetadataStore implements MetadataStore {
   ) {
     this.type = inner.type;
     this.now = options.now ?? Date.now;
+    this.entries = new LRUCache<string, CachedChain>({
+      max: Math.max(1, options.maxEntries),
+      // Every way out of the cache (delete, replacement, eviction) takes the path out of the id index.
+      dispose: (entry, path, reason) => {
+        this.unindex(path, entry.chain);
+        if (reason === 'evict') this.event('eviction');
+      },
+    });
     options.bus?.subscribe((message) => (message ? this.drop(message.ids) : this.clear()));
   }
 
@@ -88,10 +101,11 @@ export class CachedMetadataStore implements MetadataStore {
   }
 
   private forget(path: string): void {
-    const entry = this.entries.get(path);
-    if (!entry) return;
     this.entries.delete(path);
-    for (const node of entry.chain) {
+  }
+
+  private unindex(path: string, chain: readonly NodeRecord[]): void {
+    for (const node of chain) {
       const slot = this.byId.get(node.id);
       slot?.paths.delete(path);
       if (slot?.paths.size === 0) this.byId.delete(node.id);
@@ -113,8 +127,9 @@ export class CachedMetadataStore implements MetadataStore {
 
   clear(): void {
     this.generation++;
-    this.entries.clear();
+    // The index first: clearing the entries then finds nothing left to unindex.
     this.byId.clear();
+    this.entries.clear();
     this.event('update');
   }
 
@@ -139,12 +154,9 @@ export class CachedMetadataStore implements MetadataStore {
     const parentPath = parentOf(path);
     if (path !== '/' && shared.length === segmentCount(path) + 1 && !this.entries.has(parentPath)) {
       const prefix = shared.slice(0, -1);
-      this.entries.set(parentPath, { chain: prefix, expiresAt });
+      // Indexed before it is stored: storing may evict the entry just made, and with it the index slots.
       for (const node of prefix) this.byId.get(node.id)!.paths.add(parentPath);
-    }
-    while (this.entries.size > this.options.maxEntries) {
-      this.forget(this.entries.keys().next().value!);
-      this.event('eviction');
+      this.entries.set(parentPath, { chain: prefix, expiresAt });
     }
     return shared;
   }
@@ -157,12 +169,10 @@ export class CachedMetadataStore implements MetadataStore {
     if (!this.usable()) return this.inner.resolve(path);
     // A hit is served only once this node has applied every change any node has announced; the entry is
     // looked up after that check, since applying those changes may have just removed it.
-    const candidate = this.entries.get(path);
+    const candidate = this.entries.peek(path);
+    // get(), unlike peek(), marks the entry as recently used.
     const hit = candidate && candidate.expiresAt > this.now() && (await this.upToDate()) ? this.entries.get(path) : undefined;
     if (hit && hit.expiresAt > this.now()) {
-      // Re-insert: Map order is the LRU order.
-      this.entries.delete(path);
-      this.entries.set(path, hit);
       if (this.options.renewOnHit) hit.expiresAt = this.now() + this.options.ttlMs;
       this.event('hit');
       return [...hit.chain];
@@ -181,7 +191,7 @@ export class CachedMetadataStore implements MetadataStore {
   private async resolveBelowCachedParent(path: string): Promise<NodeRecord[] | null> {
     if (path === '/') return null;
     const parentPath = parentOf(path);
-    const parent = this.entries.get(parentPath);
+    const parent = this.entries.peek(parentPath);
     const depth = segmentCount(parentPath) + 1;
     if (!parent || parent.expiresAt <= this.now() || parent.chain.length !== depth || parent.chain[depth - 1]!.type !== 'directory') return null;
     if (!(await this.upToDate()) || this.entries.get(parentPath) !== parent) return null;
