@@ -59,26 +59,50 @@ function timeAsync<T>(fn: () => Promise<T>, done: (seconds: number, ok: boolean)
   );
 }
 
+interface BoundQueryMetrics {
+  readonly observe: (seconds: number) => void;
+}
+
+/** Label-bound children per registry and operation: looking them up hashes the labels, so it is done once, not per call or per transaction. */
+const boundQueryMetrics = new WeakMap<Metrics, Map<string, BoundQueryMetrics>>();
+
+function queryMetricsFor(metrics: Metrics, operation: string): BoundQueryMetrics {
+  let byOperation = boundQueryMetrics.get(metrics);
+  if (!byOperation) boundQueryMetrics.set(metrics, (byOperation = new Map()));
+  let bound = byOperation.get(operation);
+  if (!bound) {
+    const queries = metrics.dbQueries.labels({ operation });
+    const duration = metrics.dbDuration.labels({ operation });
+    bound = { observe: (seconds) => (queries.inc(), duration.observe(seconds)) };
+    byOperation.set(operation, bound);
+  }
+  return bound;
+}
+
+type AsyncFn = (...args: unknown[]) => Promise<unknown>;
+interface Wrapped {
+  original: AsyncFn;
+  wrapper: AsyncFn;
+}
+
+/** The timed wrapper of `original`, made again only if the method was replaced since (tests wrap backends' methods). */
+function wrapperFor(wrappers: Map<PropertyKey, Wrapped>, prop: PropertyKey, original: AsyncFn, target: object, done: (seconds: number) => void): AsyncFn {
+  const known = wrappers.get(prop);
+  if (known?.original === original) return known.wrapper;
+  const wrapper = (...args: unknown[]) => timeAsync(() => original.apply(target, args), done);
+  wrappers.set(prop, { original, wrapper });
+  return wrapper;
+}
+
 function instrumentOps<T extends MetadataOps>(ops: T, metrics: Metrics): T {
-  // Wrappers and their label-bound metric children are made once per operation, not once per call: this is the hot path.
-  const wrappers = new Map<PropertyKey, unknown>();
+  // Wrappers are made once per operation, not once per call: this is the hot path.
+  const wrappers = new Map<PropertyKey, Wrapped>();
   return new Proxy(ops, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       const operation = STORE_OPERATIONS[prop as keyof MetadataOps];
       if (typeof value !== 'function' || operation === undefined || prop === 'blobRefs' || prop === 'inlineBlobs') return value;
-      let wrapper = wrappers.get(prop);
-      if (!wrapper) {
-        const queries = metrics.dbQueries.labels({ operation });
-        const duration = metrics.dbDuration.labels({ operation });
-        wrapper = (...args: unknown[]) =>
-          timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
-            queries.inc();
-            duration.observe(seconds);
-          });
-        wrappers.set(prop, wrapper);
-      }
-      return wrapper;
+      return wrapperFor(wrappers, prop, value as AsyncFn, target, queryMetricsFor(metrics, operation).observe);
     },
   });
 }
@@ -86,10 +110,17 @@ function instrumentOps<T extends MetadataOps>(ops: T, metrics: Metrics): T {
 /** Measures the queries that reach the database: wrap the store itself, beneath any cache, so hits are not counted as queries. */
 export function instrumentStore(store: MetadataStore, metrics: Metrics): MetadataStore {
   const wrapped = instrumentOps(store, metrics);
+  // A store that hands every transaction the same ops object (SQLite) has it wrapped once.
+  const wrappedTx = new WeakMap<MetadataOps, MetadataOps>();
+  const instrumentTx = (tx: MetadataOps) => {
+    let instrumented = wrappedTx.get(tx);
+    if (!instrumented) wrappedTx.set(tx, (instrumented = instrumentOps(tx, metrics)));
+    return instrumented;
+  };
   return new Proxy(wrapped, {
     get(target, prop, receiver) {
       if (prop === 'transaction') {
-        return <R>(fn: (tx: MetadataOps) => Promise<R>) => store.transaction((tx) => fn(instrumentOps(tx, metrics)));
+        return <R>(fn: (tx: MetadataOps) => Promise<R>) => store.transaction((tx) => fn(instrumentTx(tx)));
       }
       return Reflect.get(target, prop, receiver) as unknown;
     },
@@ -108,6 +139,8 @@ const BACKEND_OPERATIONS: Partial<Record<keyof Backend, string>> = {
 };
 
 export function instrumentBackend(backend: Backend, metrics: Metrics): Backend {
+  const wrappers = new Map<PropertyKey, Wrapped>();
+  const boundByOperation = new Map<string, (seconds: number) => void>();
   return new Proxy(backend, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
@@ -119,11 +152,14 @@ export function instrumentBackend(backend: Backend, metrics: Metrics): Backend {
       }
       const operation = BACKEND_OPERATIONS[prop as keyof Backend];
       if (typeof value !== 'function' || operation === undefined) return value;
-      return (...args: unknown[]) =>
-        timeAsync(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), (seconds) => {
-          metrics.backendOps.inc({ backend_type: target.type, operation });
-          metrics.backendDuration.observe({ backend_type: target.type, operation }, seconds);
-        });
+      let bound = boundByOperation.get(operation);
+      if (!bound) {
+        const ops = metrics.backendOps.labels({ backend_type: target.type, operation });
+        const duration = metrics.backendDuration.labels({ backend_type: target.type, operation });
+        bound = (seconds) => (ops.inc(), duration.observe(seconds));
+        boundByOperation.set(operation, bound);
+      }
+      return wrapperFor(wrappers, prop, value as AsyncFn, target, bound);
     },
   });
 }
