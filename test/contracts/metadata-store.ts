@@ -199,6 +199,18 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       assert.equal(await s.deleteLock('urn:uuid:l3'), false);
     });
 
+    test('locks: a lock added inside a transaction is seen by its later checks', async () => {
+      const now = Date.now();
+      const lock = (token: string, path: string) => ({ token, path, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 });
+      const seen = await s.transaction(async (tx) => {
+        const before = await tx.locksAffecting('/mid-tx', now, false);
+        await tx.insertLock(lock('urn:uuid:mid-1', '/mid-tx'));
+        return { before: before.length, after: (await tx.locksAffecting('/mid-tx', now + 1, false)).map((l) => l.token) };
+      });
+      assert.deepEqual(seen, { before: 0, after: ['urn:uuid:mid-1'] });
+      await s.deleteLock('urn:uuid:mid-1');
+    });
+
     test('links: exactly one of many concurrent consumers wins', async () => {
       const now = Date.now();
       await s.insertLink({ id: 'link-1', path: '/a', createdBy: 'root', createdAtMs: now, expiresAtMs: now + 60_000, usedAtMs: null });

@@ -34,6 +34,13 @@ function isUniqueViolation(err: unknown): boolean {
  */
 class SqliteEngine {
   private readonly s;
+  /** Counts write transactions; the store bumps it at each BEGIN. */
+  writeTransaction = 0;
+  /**
+   * Inside one write transaction no other connection can add a lock, and locks only expire: once a
+   * check there finds no live lock, later checks in the same transaction need not ask again.
+   */
+  private lockFree: { transaction: number; asOfMs: number } | null = null;
 
   constructor(readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -196,6 +203,7 @@ class SqliteEngine {
   }
 
   insertLock(lock: LockRecord): void {
+    this.lockFree = null;
     this.s.insertLock.run({ ...lock, depth: String(lock.depth) });
   }
 
@@ -205,6 +213,7 @@ class SqliteEngine {
   }
 
   refreshLock(token: string, timeoutSeconds: number, expiresAtMs: number): LockRecord | null {
+    this.lockFree = null;
     this.s.refreshLock.run(timeoutSeconds, expiresAtMs, token);
     return this.getLock(token);
   }
@@ -215,7 +224,12 @@ class SqliteEngine {
 
   locksAffecting(path: string, nowMs: number, includeDescendants: boolean): LockRecord[] {
     // Every write asks; most trees hold no lock at all, and one query says so instead of one per ancestor.
-    if (this.s.anyLock.get(nowMs) === undefined) return [];
+    const known = this.lockFree;
+    if (known && known.transaction === this.writeTransaction && this.db.inTransaction && nowMs >= known.asOfMs) return [];
+    if (this.s.anyLock.get(nowMs) === undefined) {
+      if (this.db.inTransaction) this.lockFree = { transaction: this.writeTransaction, asOfMs: nowMs };
+      return [];
+    }
     const rows = [...(this.s.locksAt.all(nowMs, path) as LockRow[])];
     for (const ancestor of lockAncestors(path)) rows.push(...(this.s.locksInfinityAt.all(nowMs, ancestor) as LockRow[]));
     if (includeDescendants) {
@@ -284,7 +298,7 @@ class SqliteEngine {
   }
 }
 
-type SyncOps = Omit<SqliteEngine, 'db' | 'blobRefs' | 'inlineBlobs'>;
+type SyncOps = Omit<SqliteEngine, 'db' | 'writeTransaction' | 'blobRefs' | 'inlineBlobs'>;
 
 interface PendingTransaction {
   fn: (tx: MetadataOps) => Promise<unknown>;
@@ -432,6 +446,7 @@ export class SqliteStore implements MetadataStore {
     const outcomes: Array<{ item: PendingTransaction; ok: boolean; value: unknown }> = [];
     try {
       this.control.begin.run();
+      this.engine.writeTransaction++;
     } catch (err) {
       for (const item of batch) item.reject(err);
       return done;
