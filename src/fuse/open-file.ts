@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ReadAhead } from './read-ahead.js';
-import type { RestClient } from './rest-client.js';
+import type { RemoteEntry, RestClient } from './rest-client.js';
 
 let spoolCounter = 0;
 
@@ -53,6 +53,13 @@ export class OpenFile {
   /** The mode of a file that exists only here so far (created, not yet uploaded), or null. */
   get pendingCreateMode(): number | null {
     return this.createMode;
+  }
+
+  /** chmod of a file not uploaded yet: it is created with this mode, no request of its own. False when it is on the server already. */
+  deferMode(mode: number): boolean {
+    if (this.createMode === null) return false;
+    this.createMode = mode;
+    return true;
   }
 
   /** Runs mutations one at a time (materialising the spool, truncating, uploading). */
@@ -135,15 +142,16 @@ export class OpenFile {
     return true;
   }
 
-  /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile). */
-  flush(): Promise<boolean> {
+  /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile); the file as stored, or null when nothing was pending. */
+  flush(): Promise<RemoteEntry | null> {
     return this.exclusive(async () => {
-      if (!this.dirty || this.detached) return false;
+      if (!this.dirty || this.detached) return null;
       const spool = this.spool ?? { file: '' };
       // Cleared first: a write racing with the upload marks the file dirty again.
       this.dirty = false;
+      let stored: RemoteEntry;
       try {
-        await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined });
+        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined });
       } catch (err) {
         this.dirty = true;
         throw err;
@@ -151,7 +159,7 @@ export class OpenFile {
       this.createMode = null;
       this.pendingMtimeMs = undefined;
       this.reader.reset();
-      return true;
+      return stored;
     });
   }
 

@@ -88,6 +88,12 @@ export class CallFsOperations {
     if (this.settings.readOnly) throw fail(ERRNO.EROFS, 'read-only mount');
   }
 
+  /** The server's answer to our own change: as fresh as asking again, so kept instead of asked for (the kernel asks for attributes right after every change). */
+  private stored(path: string, entry: RemoteEntry): void {
+    this.changed(path);
+    this.attrs.set(path, entry);
+  }
+
   /** Forgets what the caches know about a path and its parent's listing. */
   private changed(path: string, tree = false): void {
     if (tree) {
@@ -227,7 +233,8 @@ export class CallFsOperations {
   }
 
   private async upload(file: OpenFile): Promise<void> {
-    if (await file.flush()) this.changed(file.path);
+    const stored = await file.flush();
+    if (stored) this.stored(file.path, stored);
   }
 
   async flush(_path: string, fh: number): Promise<void> {
@@ -289,12 +296,11 @@ export class CallFsOperations {
   private async patchAttributes(path: string, body: Parameters<RestClient['patch']>[1]): Promise<void> {
     this.writable();
     try {
-      await this.client.patch(path, body);
+      this.stored(path, await this.client.patch(path, body));
     } catch (err) {
+      this.changed(path);
       if (err instanceof RemoteError && err.errno === ERRNO.EACCES) throw fail(ERRNO.EPERM, err.message);
       throw err;
-    } finally {
-      this.changed(path);
     }
   }
 
@@ -308,6 +314,9 @@ export class CallFsOperations {
   }
 
   async chmod(path: string, mode: number): Promise<void> {
+    this.writable();
+    // A file created here and not uploaded yet is ours: it will be created with this mode.
+    if (this.openFiles.get(path)?.deferMode(mode & 0o7777)) return;
     await this.materialize(path);
     await this.patchAttributes(path, { mode: mode & 0o7777 });
   }

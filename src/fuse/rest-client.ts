@@ -13,6 +13,21 @@ export interface ByteParts {
 }
 
 /** A file or directory as the server describes it (HEAD headers or a listing item). */
+/** An entry as the REST API writes it in JSON (listings, and the answers to PUT and PATCH). */
+interface EntryJson {
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
+  mode: string;
+  uid: number;
+  gid: number;
+  mtime: string;
+}
+
+function remoteEntryOf(item: EntryJson): RemoteEntry {
+  return { name: item.name, type: item.type, size: item.size, mode: parseInt(item.mode, 8), uid: item.uid, gid: item.gid, mtimeMs: Date.parse(item.mtime) };
+}
+
 export interface RemoteEntry {
   name: string;
   type: 'file' | 'directory';
@@ -185,15 +200,12 @@ export class RestClient {
 
   /** Every entry of a directory, with attributes, following the server's paging. */
   async list(path: string): Promise<RemoteEntry[]> {
-    type Item = { name: string; type: 'file' | 'directory'; size: number; mode: string; uid: number; gid: number; mtime: string };
     const out: RemoteEntry[] = [];
     let cursor: string | undefined;
     do {
       const query = `?limit=${LIST_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page = await this.json<{ items: Item[]; next_cursor?: string }>({ method: 'GET', url: this.url('/v1/directories', path, query) });
-      for (const item of page.items) {
-        out.push({ name: item.name, type: item.type, size: item.size, mode: parseInt(item.mode, 8), uid: item.uid, gid: item.gid, mtimeMs: Date.parse(item.mtime) });
-      }
+      const page = await this.json<{ items: EntryJson[]; next_cursor?: string }>({ method: 'GET', url: this.url('/v1/directories', path, query) });
+      for (const item of page.items) out.push(remoteEntryOf(item));
       cursor = page.next_cursor;
     } while (cursor);
     return out;
@@ -240,13 +252,13 @@ export class RestClient {
     await pipeline(res, sink);
   }
 
-  /** Replaces a file with the content of a local file, streamed (PUT is atomic on the server). */
-  async upload(path: string, localFile: string, size: number, attrs: { mtimeMs?: number; mode?: number } = {}): Promise<void> {
+  /** Replaces a file with the content of a local file, streamed (PUT is atomic on the server); returns the file as stored. */
+  async upload(path: string, localFile: string, size: number, attrs: { mtimeMs?: number; mode?: number } = {}): Promise<RemoteEntry> {
     const headers: Record<string, string> = { 'content-length': String(size), 'content-type': 'application/octet-stream' };
     if (attrs.mtimeMs !== undefined) headers['x-callfs-mtime'] = new Date(attrs.mtimeMs).toISOString();
     if (attrs.mode !== undefined) headers['x-callfs-mode'] = (attrs.mode & 0o7777).toString(8).padStart(4, '0');
     const body = () => (size === 0 ? Buffer.alloc(0) : createReadStream(localFile, { highWaterMark: 256 * 1024 }));
-    await this.drain({ method: 'PUT', url: this.url('/v1/files', path), headers, body });
+    return remoteEntryOf(await this.json<EntryJson>({ method: 'PUT', url: this.url('/v1/files', path), headers, body }));
   }
 
   /** Creates or empties a file. */
@@ -265,9 +277,10 @@ export class RestClient {
     await this.drain({ method: 'DELETE', url: this.url('/v1/files', path) });
   }
 
-  async patch(path: string, body: AttributePatch): Promise<void> {
+  /** Changes attributes; returns the entry as the server now has it. */
+  async patch(path: string, body: AttributePatch): Promise<RemoteEntry> {
     const text = Buffer.from(JSON.stringify(body));
-    await this.drain({ method: 'PATCH', url: this.url('/v1/files', path), headers: { 'content-type': 'application/json', 'content-length': String(text.length) }, body: () => text });
+    return remoteEntryOf(await this.json<EntryJson>({ method: 'PATCH', url: this.url('/v1/files', path), headers: { 'content-type': 'application/json', 'content-length': String(text.length) }, body: () => text }));
   }
 
   close(): void {

@@ -120,6 +120,43 @@ describe('callfs mount: files and directories', () => {
     assert.ok((await restMtime('/open-mtime')) > Date.now() - 60_000);
   });
 
+  it('a new file chmodded, chowned and timed while open: stat shows it meanwhile, the server after close, with no request per attribute read', async () => {
+    /** Requests the server has answered under /v1/files, by method and status. */
+    const fileRequests = async () => {
+      const text = await (await server.request('GET', '/metrics')).text();
+      const counts: Record<string, number> = {};
+      for (const m of text.matchAll(/^callfs_http_requests_total\{method="(\w+)",path="\/v1\/files\/\*",status_code="(\d+)"\} (\d+)$/gm)) counts[`${m[1]} ${m[2]}`] = Number(m[3]);
+      return counts;
+    };
+    const when = new Date('2004-05-06T07:08:09Z');
+    const before = await fileRequests();
+    const fh = await open(mnt('open-attrs'), 'w', 0o644);
+    await fh.write('attrs');
+    await fh.chmod(0o640);
+    assert.equal((await fh.stat()).mode & 0o7777, 0o640, 'the mode of a file not uploaded yet');
+    await fh.utimes(when, when);
+    await fh.chown(4321, 8765);
+    const meanwhile = await fh.stat();
+    assert.deepEqual([meanwhile.mode & 0o7777, meanwhile.uid, meanwhile.gid, meanwhile.mtimeMs], [0o640, 4321, 8765, when.getTime()]);
+    await fh.close();
+    await stat(mnt('open-attrs'));
+    const after = await fileRequests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    // The mode goes with the upload; chown needs the file on the server, then one PATCH; their answers are kept, not
+    // asked for again (the one HEAD is the kernel's lookup before the create, answered 404).
+    assert.deepEqual(
+      { put: delta('PUT 201'), patch: delta('PATCH 200'), head: delta('HEAD 200'), lookup: delta('HEAD 404') },
+      { put: 1, patch: 1, head: 0, lookup: 1 },
+    );
+    const head = await restHead('/open-attrs');
+    assert.deepEqual(
+      ['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)),
+      ['0640', '4321', '8765'],
+    );
+    assert.equal(await restMtime('/open-attrs'), when.getTime());
+    assert.equal((await restBody('/open-attrs')).toString(), 'attrs');
+  });
+
   it('makes mkdir, rename, chmod, chown and rmdir visible over REST at once', async () => {
     await sh(`mkdir ${mnt('d')} && mkdir -m 0750 ${mnt('d/sub')}`);
     assert.equal((await restHead('/d/sub')).headers.get('x-callfs-type'), 'directory');
