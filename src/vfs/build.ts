@@ -73,6 +73,8 @@ async function withNodeCache(config: Config, store: MetadataStore, hooks: StoreH
     bus: new ExternalChangeBus(dataVersion),
     // data_version is checked before every hit, so an entry in use never needs to expire.
     renewOnHit: true,
+    // This process is the only writer that announces changes: its committed updates replace cached records.
+    applyOwnUpdates: true,
     onEvent: hooks.onCacheEvent,
   });
 }

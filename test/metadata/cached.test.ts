@@ -125,7 +125,11 @@ test('a full cache evicts the least recently used paths and keeps its id index t
     for (const maxEntries of [1, 2, 3, 5]) {
       const events: CacheEvent[] = [];
       const store = new CachedMetadataStore(inner, { ttlMs: 600_000, maxEntries, onEvent: (e) => events.push(e) });
-      const internals = store as unknown as { entries: { keys(): Iterable<string>; get(p: string): { chain: Array<{ id: number }> } | undefined }; byId: Map<number, { paths: Set<string> }> };
+      const internals = store as unknown as {
+        entries: { keys(): Iterable<string>; get(p: string): { ids: number[] } | undefined };
+        byId: Map<number, { paths: Set<string> }>;
+        negatives: Map<number, Set<string>>;
+      };
       for (let round = 0; round < 3; round++) {
         for (const p of paths) {
           const chain = await store.resolve(p);
@@ -133,8 +137,11 @@ test('a full cache evicts the least recently used paths and keeps its id index t
           assert.ok(store.size <= maxEntries);
           // Every index slot names cached paths only, and every cached path is in the slot of each node on its chain.
           const held = new Set(internals.entries.keys());
-          for (const [id, slot] of internals.byId) for (const q of slot.paths) assert.ok(held.has(q) && internals.entries.get(q)!.chain.some((n) => n.id === id));
-          for (const q of held) for (const n of internals.entries.get(q)!.chain) assert.ok(internals.byId.get(n.id)?.paths.has(q));
+          for (const [id, slot] of internals.byId) for (const q of slot.paths) assert.ok(held.has(q) && internals.entries.get(q)!.ids.includes(id));
+          for (const q of held) for (const id of internals.entries.get(q)!.ids) assert.ok(internals.byId.get(id)?.paths.has(q));
+          // Negative entries are indexed by the last node their walk reached, and only they are.
+          for (const [last, negatives] of internals.negatives) for (const q of negatives) assert.ok(held.has(q) && internals.entries.get(q)!.ids.at(-1) === last);
+          for (const q of held) if (internals.entries.get(q)!.ids.length < (q === '/' ? 1 : q.split('/').length)) assert.ok(internals.negatives.get(internals.entries.get(q)!.ids.at(-1)!)?.has(q));
         }
       }
       assert.ok(events.includes('eviction'));
@@ -151,6 +158,50 @@ test('a full cache evicts the least recently used paths and keeps its id index t
     }
   } finally {
     await inner.close();
+  }
+});
+
+test('with applyOwnUpdates a committed create keeps the directory\'s cached paths, with its new record; negative entries, moves and failures still drop', async () => {
+  const inner = new SqliteStore(':memory:');
+  const resolved: string[] = [];
+  const counting = Object.assign(Object.create(inner) as SqliteStore, {
+    resolve: (p: string) => (resolved.push(p), inner.resolve(p)),
+    child: (id: number, name: string) => (resolved.push(`child ${name}`), inner.child(id, name)),
+  });
+  const store = new CachedMetadataStore(counting, { ttlMs: 600_000, maxEntries: 100, applyOwnUpdates: true });
+  try {
+    const d = await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'own')));
+    const a = await store.transaction((tx) => tx.insert(dir(d.id, 'a')));
+    assert.equal((await store.lookup('/own/a'))?.id, a.id);
+    assert.equal(await store.lookup('/own/b'), null, 'a negative entry');
+    // A create in /own, as the VFS does it: the new row and the directory's new mtime, in one transaction.
+    const b = await store.transaction(async (tx) => {
+      const node = await tx.insert(dir(d.id, 'b'));
+      await tx.update(d.id, { mtimeMs: 1234, etag: 'own-2' });
+      return node;
+    });
+    resolved.length = 0;
+    const chain = await store.resolve('/own/a');
+    assert.deepEqual(resolved, [], '/own/a is still cached');
+    assert.deepEqual([chain[1]!.mtimeMs, chain[1]!.etag], [1234, 'own-2'], 'with the directory as committed');
+    assert.equal((await store.lookup('/own'))?.etag, 'own-2');
+    assert.equal((await store.lookup('/own/b'))?.id, b.id, 'the negative entry went');
+    // A move drops the paths through the moved node; the destination's negative entries go too.
+    assert.equal(await store.lookup('/own/b/moved'), null);
+    await store.transaction((tx) => tx.move(a.id, b.id, 'moved', 5));
+    assert.equal(await store.lookup('/own/a'), null);
+    assert.equal((await store.lookup('/own/b/moved'))?.id, a.id);
+    // A failed transaction drops what it touched, whatever happened to it.
+    await store.lookup('/own/b/moved');
+    await assert.rejects(store.transaction(async (tx) => {
+      await tx.update(a.id, { mtimeMs: 99 });
+      throw new Error('changed my mind');
+    }));
+    resolved.length = 0;
+    assert.notEqual((await store.lookup('/own/b/moved'))?.mtimeMs, 99);
+    assert.ok(resolved.length > 0, 'asked the store again');
+  } finally {
+    await store.close();
   }
 });
 

@@ -17,15 +17,36 @@ export interface CacheOptions {
    * hit may renew its entry: `ttlMs` then bounds how long an unused entry is kept.
    */
   renewOnHit?: boolean;
+  /**
+   * This process is the only writer that announces changes (the embedded store: any other writer
+   * is caught by data_version, which empties the cache). A committed transaction's attribute-only
+   * updates then replace the cached records instead of dropping every path through them: a file
+   * written into a directory no longer empties the cache below that directory. Not for a cluster,
+   * where another node's later change to the same node could be applied here before ours.
+   */
+  applyOwnUpdates?: boolean;
   /** For callfs_cache_operations_total / callfs_cache_size. */
   onEvent?: (event: CacheEvent, size: number) => void;
   /** A change could not be announced to the other nodes (their entries then live at most one TTL). */
   onPublishError?: (err: unknown) => void;
 }
 
+/** A cached resolution: the ids along the path; their records live once, in the id index. */
 interface CachedChain {
-  chain: NodeRecord[];
+  ids: number[];
   expiresAt: number;
+}
+
+/** What one transaction changed, as the cache must know it. */
+interface TransactionChanges {
+  /** Every node id the transaction touched: what the other nodes (and this one, if it failed) drop. */
+  touched: Set<number>;
+  /** Nodes whose place in the tree changed (moved, removed): every path through them goes. */
+  relocated: Set<number>;
+  /** Directories that gained a name: negative entries that stopped at them go. */
+  grew: Set<number>;
+  /** The last record each update returned. */
+  updated: Map<number, NodeRecord>;
 }
 
 const RECORD_FIELDS = [
@@ -48,7 +69,9 @@ const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').lengt
  * path of every request. Each entry is indexed by the node ids on its chain,
  * so a change to a node drops every path that went through it (a directory's
  * move or delete drops its whole subtree, an insert drops the negative entries
- * that stopped at the parent). Changes are dropped here and announced to the
+ * that stopped at the parent); with `applyOwnUpdates`, this process's own
+ * committed attribute updates replace the one shared record of the node
+ * instead. Changes are dropped here and announced to the
  * other nodes before the transaction's promise resolves, i.e. before the
  * write is acknowledged; a hit is served only when the bus confirms this node
  * has applied every announced change (see invalidation.ts), otherwise the read
@@ -68,6 +91,8 @@ export class CachedMetadataStore implements MetadataStore {
    * they all share (a directory's record is held once, not once per member).
    */
   private readonly byId = new Map<number, { record: NodeRecord; paths: Set<string> }>();
+  /** Negative entries (the path does not exist), by the last node their walk reached. */
+  private readonly negatives = new Map<number, Set<string>>();
   private generation = 0;
   private readonly now: () => number;
 
@@ -81,7 +106,7 @@ export class CachedMetadataStore implements MetadataStore {
       max: Math.max(1, options.maxEntries),
       // Every way out of the cache (delete, replacement, eviction) takes the path out of the id index.
       dispose: (entry, path, reason) => {
-        this.unindex(path, entry.chain);
+        this.unindex(path, entry.ids);
         if (reason === 'evict') this.event('eviction');
       },
     });
@@ -104,12 +129,23 @@ export class CachedMetadataStore implements MetadataStore {
     this.entries.delete(path);
   }
 
-  private unindex(path: string, chain: readonly NodeRecord[]): void {
-    for (const node of chain) {
-      const slot = this.byId.get(node.id);
+  private unindex(path: string, ids: readonly number[]): void {
+    for (const id of ids) {
+      const slot = this.byId.get(id);
       slot?.paths.delete(path);
-      if (slot?.paths.size === 0) this.byId.delete(node.id);
+      if (slot?.paths.size === 0) this.byId.delete(id);
     }
+    if (ids.length < segmentCount(path) + 1) {
+      const last = ids[ids.length - 1]!;
+      const negative = this.negatives.get(last);
+      negative?.delete(path);
+      if (negative?.size === 0) this.negatives.delete(last);
+    }
+  }
+
+  /** The records of a cached resolution, as they are now. */
+  private records(entry: CachedChain): NodeRecord[] {
+    return entry.ids.map((id) => this.byId.get(id)!.record);
   }
 
   /** Drops every path whose chain went through one of `ids`. */
@@ -127,8 +163,9 @@ export class CachedMetadataStore implements MetadataStore {
 
   clear(): void {
     this.generation++;
-    // The index first: clearing the entries then finds nothing left to unindex.
+    // The indexes first: clearing the entries then finds nothing left to unindex.
     this.byId.clear();
+    this.negatives.clear();
     this.entries.clear();
     this.event('update');
   }
@@ -148,15 +185,23 @@ export class CachedMetadataStore implements MetadataStore {
       return slot.record;
     });
     const expiresAt = this.now() + this.options.ttlMs;
-    this.entries.set(path, { chain: shared, expiresAt });
+    const ids = shared.map((node) => node.id);
+    const found = ids.length === segmentCount(path) + 1;
+    if (!found) {
+      const last = ids[ids.length - 1]!;
+      if (!this.negatives.has(last)) this.negatives.set(last, new Set());
+      this.negatives.get(last)!.add(path);
+    }
+    // Indexed before it is stored: storing may evict an older entry, and with it index slots this one shares.
+    this.entries.set(path, { ids, expiresAt });
     // The parent's resolution is the same chain less its last node: kept too (sharing the records), so
     // that the next miss in the same directory can use resolveBelowCachedParent.
     const parentPath = parentOf(path);
-    if (path !== '/' && shared.length === segmentCount(path) + 1 && !this.entries.has(parentPath)) {
-      const prefix = shared.slice(0, -1);
-      // Indexed before it is stored: storing may evict the entry just made, and with it the index slots.
-      for (const node of prefix) this.byId.get(node.id)!.paths.add(parentPath);
-      this.entries.set(parentPath, { chain: prefix, expiresAt });
+    if (path !== '/' && found && !this.entries.has(parentPath)) {
+      const prefix = ids.slice(0, -1);
+      // Indexed before it is stored, for the same reason.
+      for (const id of prefix) this.byId.get(id)!.paths.add(parentPath);
+      this.entries.set(parentPath, { ids: prefix, expiresAt });
     }
     return shared;
   }
@@ -175,7 +220,7 @@ export class CachedMetadataStore implements MetadataStore {
     if (hit && hit.expiresAt > this.now()) {
       if (this.options.renewOnHit) hit.expiresAt = this.now() + this.options.ttlMs;
       this.event('hit');
-      return [...hit.chain];
+      return this.records(hit);
     }
     this.event('miss');
     const generation = this.generation;
@@ -193,15 +238,45 @@ export class CachedMetadataStore implements MetadataStore {
     const parentPath = parentOf(path);
     const parent = this.entries.peek(parentPath);
     const depth = segmentCount(parentPath) + 1;
-    if (!parent || parent.expiresAt <= this.now() || parent.chain.length !== depth || parent.chain[depth - 1]!.type !== 'directory') return null;
+    if (!parent || parent.expiresAt <= this.now() || parent.ids.length !== depth) return null;
     if (!(await this.upToDate()) || this.entries.get(parentPath) !== parent) return null;
-    const child = await this.inner.child(parent.chain[depth - 1]!.id, baseName(path));
-    return child ? [...parent.chain, child] : [...parent.chain];
+    const chain = this.records(parent);
+    const dir = chain[depth - 1]!;
+    if (dir.type !== 'directory') return null;
+    const child = await this.inner.child(dir.id, baseName(path));
+    return child ? [...chain, child] : chain;
   }
 
   async lookup(path: string): Promise<NodeRecord | null> {
     const chain = await this.resolve(path);
     return chain.length === segmentCount(path) + 1 ? chain[chain.length - 1]! : null;
+  }
+
+  /**
+   * A committed transaction of this process, applied without a round trip to the store: paths
+   * through relocated nodes go, negative entries below directories that grew go, and the records
+   * updated in place are replaced wherever they are cached.
+   */
+  private applyCommitted(changes: TransactionChanges): void {
+    this.generation++;
+    for (const id of changes.relocated) for (const path of [...(this.byId.get(id)?.paths ?? [])]) this.forget(path);
+    for (const id of changes.grew) for (const path of [...(this.negatives.get(id) ?? [])]) this.forget(path);
+    for (const [id, record] of changes.updated) {
+      const slot = changes.relocated.has(id) ? undefined : this.byId.get(id);
+      if (slot) slot.record = record;
+    }
+    this.event('update');
+  }
+
+  /** Announces a change to the other nodes (this one has applied it already). */
+  private async announce(ids: Iterable<number>): Promise<void> {
+    const list = [...new Set(ids)];
+    if (list.length === 0 || !this.options.bus) return;
+    try {
+      await this.options.bus.publish({ ids: list });
+    } catch (err) {
+      this.options.onPublishError?.(err);
+    }
   }
 
   /** Invalidates here, then tells the other nodes; runs even when the change failed, since a lost connection leaves its fate unknown. */
@@ -226,23 +301,43 @@ export class CachedMetadataStore implements MetadataStore {
     }
   }
 
-  /** The transaction's ops, noting which nodes it changes. */
-  private recording(tx: MetadataOps, touched: Set<number>): MetadataOps {
+  /** The transaction's ops, noting which nodes it changes and how. */
+  private recording(tx: MetadataOps, changes: TransactionChanges): MetadataOps {
+    const { touched, relocated, grew, updated } = changes;
     return Object.assign(Object.create(tx) as MetadataOps, {
-      insert: (node: NewNode) => (touched.add(node.parentId), tx.insert(node)),
-      update: (id: number, patch: NodePatch) => (touched.add(id), tx.update(id, patch)),
-      move: (id: number, parentId: number, name: string, ctimeMs: number) => (touched.add(id).add(parentId), tx.move(id, parentId, name, ctimeMs)),
-      removeTree: (id: number) => (touched.add(id), tx.removeTree(id)),
+      insert: (node: NewNode) => (touched.add(node.parentId), grew.add(node.parentId), tx.insert(node)),
+      update: async (id: number, patch: NodePatch) => {
+        touched.add(id);
+        const record = await tx.update(id, patch);
+        updated.set(id, record);
+        return record;
+      },
+      move: (id: number, parentId: number, name: string, ctimeMs: number) => {
+        touched.add(id).add(parentId);
+        relocated.add(id);
+        grew.add(parentId);
+        return tx.move(id, parentId, name, ctimeMs);
+      },
+      removeTree: (id: number) => (touched.add(id), relocated.add(id), tx.removeTree(id)),
     });
   }
 
   async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
-    const touched = new Set<number>();
+    const changes: TransactionChanges = { touched: new Set(), relocated: new Set(), grew: new Set(), updated: new Map() };
+    let result: T;
     try {
-      return await this.inner.transaction((tx) => fn(this.recording(tx, touched)));
-    } finally {
-      await this.changed(touched);
+      result = await this.inner.transaction((tx) => fn(this.recording(tx, changes)));
+    } catch (err) {
+      await this.changed(changes.touched);
+      throw err;
     }
+    if (this.options.applyOwnUpdates) {
+      this.applyCommitted(changes);
+      await this.announce(changes.touched);
+    } else {
+      await this.changed(changes.touched);
+    }
+    return result;
   }
 
   insert = (node: NewNode) => this.mutation([node.parentId], () => this.inner.insert(node));
