@@ -24,9 +24,9 @@ export class BlobCache {
   }
 
   set(backend: string, key: string, content: Buffer): void {
-    if (!this.entries || content.length > this.maxItemBytes) return;
+    // lru-cache refuses an entry over maxEntrySize itself.
     const id = `${backend}\0${key}`;
-    if (!this.entries.has(id)) this.entries.set(id, content);
+    if (this.entries && !this.entries.has(id)) this.entries.set(id, content);
   }
 
   delete(backend: string, key: string): void {
