@@ -142,8 +142,11 @@ export class OpenFile {
     return true;
   }
 
-  /** Uploads pending writes (one streamed PUT, with the mtime set meanwhile); the file as stored, or null when nothing was pending. */
-  flush(): Promise<RemoteEntry | null> {
+  /**
+   * Uploads pending writes (one streamed PUT, with the mtime set meanwhile, and `owner` if given);
+   * the file as stored, or null when nothing was pending.
+   */
+  flush(owner?: { uid?: number; gid?: number }): Promise<RemoteEntry | null> {
     return this.exclusive(async () => {
       if (!this.dirty || this.detached) return null;
       const spool = this.spool ?? { file: '' };
@@ -151,7 +154,7 @@ export class OpenFile {
       this.dirty = false;
       let stored: RemoteEntry;
       try {
-        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined });
+        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined, ...owner });
       } catch (err) {
         this.dirty = true;
         throw err;

@@ -60,6 +60,11 @@ function toStat(entry: RemoteEntry, local: { size: number; mtimeMs: number } | n
   };
 }
 
+/** Attribute changes by a non-owner are EPERM in POSIX, where the server says "permission denied". */
+function attributeError(err: unknown): unknown {
+  return err instanceof RemoteError && err.errno === ERRNO.EACCES ? fail(ERRNO.EPERM, err.message) : err;
+}
+
 /**
  * The filesystem the kernel sees: every FUSE operation as calls to the /v1 REST
  * API, with attribute and directory caches (short TTL, dropped by the mount's
@@ -232,8 +237,8 @@ export class CallFsOperations {
     return this.handle(fh).write(data, length, offset);
   }
 
-  private async upload(file: OpenFile): Promise<void> {
-    const stored = await file.flush();
+  private async upload(file: OpenFile, owner?: { uid?: number; gid?: number }): Promise<void> {
+    const stored = await file.flush(owner);
     if (stored) this.stored(file.path, stored);
   }
 
@@ -292,15 +297,13 @@ export class CallFsOperations {
     await this.handle(fh).truncate(size);
   }
 
-  /** Attribute changes by a non-owner are EPERM in POSIX, where the server says "permission denied". */
   private async patchAttributes(path: string, body: Parameters<RestClient['patch']>[1]): Promise<void> {
     this.writable();
     try {
       this.stored(path, await this.client.patch(path, body));
     } catch (err) {
       this.changed(path);
-      if (err instanceof RemoteError && err.errno === ERRNO.EACCES) throw fail(ERRNO.EPERM, err.message);
-      throw err;
+      throw attributeError(err);
     }
   }
 
@@ -326,7 +329,18 @@ export class CallFsOperations {
     if (uid !== UNCHANGED_ID && uid !== -1) body.uid = uid;
     if (gid !== UNCHANGED_ID && gid !== -1) body.gid = gid;
     if (Object.keys(body).length === 0) return;
-    await this.materialize(path);
+    this.writable();
+    const pending = this.openFiles.get(path);
+    if (pending && pending.pendingCreateMode !== null) {
+      // A file not on the server yet is created with its owner: one PUT. If the server refuses the
+      // owner, nothing is created, chown fails here, and the content still goes up on close.
+      try {
+        await this.upload(pending, body);
+      } catch (err) {
+        throw attributeError(err);
+      }
+      return;
+    }
     await this.patchAttributes(path, body);
   }
 

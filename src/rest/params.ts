@@ -18,6 +18,13 @@ export function parseMode(value: unknown, field: string): number | undefined {
   throw new VfsError('INVALID_ARGUMENT', `${field} must be an octal string such as "0644" or a number from 0 to 4095`);
 }
 
+/** A uid or gid header: a decimal integer (its range is the VFS's to check). */
+export function parseId(value: string | string[] | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^\d{1,10}$/.test(value)) return Number(value);
+  throw new VfsError('INVALID_ARGUMENT', `${field} must be a decimal integer from 0 to 4294967295`);
+}
+
 /** RFC 3339 text or Unix seconds. */
 export function parseTime(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;

@@ -29,7 +29,7 @@ export function isOwnerOrRoot(node: NodeRecord, principal: Principal): boolean {
   return principal.uid === 0 || principal.uid === node.uid;
 }
 
-export function mayChangeGroup(node: NodeRecord, principal: Principal, gid: number): boolean {
+export function mayChangeGroup(node: Pick<NodeRecord, 'uid'>, principal: Principal, gid: number): boolean {
   if (principal.uid === 0) return true;
   return principal.uid === node.uid && isMember(principal, gid);
 }

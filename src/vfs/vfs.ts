@@ -39,6 +39,13 @@ export interface WriteFileOptions extends Preconditions {
   mode?: number;
   /** Modification time to record instead of now. */
   mtimeMs?: number;
+  /** Owner and group to give the file, under chown's rules (see setAttributes). */
+  owner?: Ownership;
+}
+
+export interface Ownership {
+  uid?: number;
+  gid?: number;
 }
 
 export interface WriteResult {
@@ -425,12 +432,15 @@ export class Vfs {
       if (target.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${path}`, { path });
       this.checkPreconditions(target, options, path);
       requireAccess(target, path, ctx.principal, W);
+      if (options.owner) requireOwnershipChange(target, ctx.principal, options.owner, path);
       await this.checkLocks(ops, ctx, path, { descendants: false, membership: false });
     } else {
       this.checkPreconditions(null, options, path);
       if (!(options.parents && !loc.parent)) {
         const parent = this.requireParent(loc);
         requireAccess(parent, parentOf(path), ctx.principal, W | X);
+        // (Checked again where the node is made, which also knows parents that mkdir -p creates.)
+        if (options.owner) requireOwnershipChange({ uid: ctx.principal.uid, gid: newNodeGid(parent, ctx.principal) }, ctx.principal, options.owner, path);
       }
       await this.checkLocks(ops, ctx, path, { descendants: false, membership: true });
     }
@@ -482,11 +492,11 @@ export class Vfs {
             const old = target.blobKey && target.backend
               ? { nodeId: target.id, backend: target.backend, blobKey: target.blobKey, size: target.size, instanceId: target.instanceId }
               : null;
-            const updated = await tx.update(target.id, { ...content, mtimeMs, ctimeMs: now });
+            const updated = await tx.update(target.id, { ...content, ...options.owner, mtimeMs, ctimeMs: now });
             return { entry: { ...updated, path }, created: false, old };
           }
           const parent = loc.parent ?? (await this.mkdirs(tx, ctx, parentOf(path), now));
-          const node = await this.insertNode(tx, ctx, parent, path, 'file', { mode: options.mode ?? DEFAULT_FILE_MODE, now, mtimeMs, content });
+          const node = await this.insertNode(tx, ctx, parent, path, 'file', { mode: options.mode ?? DEFAULT_FILE_MODE, now, mtimeMs, content, owner: options.owner });
           return { entry: { ...node, path }, created: true, old: null };
         }),
       );
@@ -507,17 +517,19 @@ export class Vfs {
     parent: NodeRecord,
     path: string,
     type: 'file' | 'directory',
-    opts: { mode: number; now: number; mtimeMs?: number; content?: Pick<NodeRecord, 'size' | 'blobKey' | 'backend' | 'instanceId' | 'etag'> },
+    opts: { mode: number; now: number; mtimeMs?: number; content?: Pick<NodeRecord, 'size' | 'blobKey' | 'backend' | 'instanceId' | 'etag'>; owner?: Ownership },
   ): Promise<NodeRecord> {
-    // New nodes inherit the group of a setgid directory, as on Unix.
-    const gid = parent.mode & 0o2000 ? parent.gid : ctx.principal.gid;
+    const made = { uid: ctx.principal.uid, gid: newNodeGid(parent, ctx.principal) };
+    if (opts.owner) requireOwnershipChange(made, ctx.principal, opts.owner, path);
+    const uid = opts.owner?.uid ?? made.uid;
+    const gid = opts.owner?.gid ?? made.gid;
     const node = await tx.insert({
       parentId: parent.id,
       name: baseName(path),
       type,
       size: opts.content?.size ?? 0,
       mode: opts.mode & 0o7777,
-      uid: ctx.principal.uid,
+      uid,
       gid,
       mtimeMs: opts.mtimeMs ?? opts.now,
       ctimeMs: opts.now,
@@ -828,16 +840,10 @@ export class Vfs {
           if (!Number.isInteger(attrs.mode) || attrs.mode < 0 || attrs.mode > 0o7777) throw new VfsError('INVALID_ARGUMENT', 'mode must be between 0000 and 7777 (octal)');
           if (!isOwnerOrRoot(node, p)) throw new VfsError('PERMISSION_DENIED', `only the owner may chmod ${path}`, { path });
         }
-        if (attrs.uid !== undefined && attrs.uid !== node.uid && p.uid !== 0) throw new VfsError('PERMISSION_DENIED', 'only root may change the owner', { path });
-        if (attrs.gid !== undefined && attrs.gid !== node.gid && !mayChangeGroup(node, p, attrs.gid)) {
-          throw new VfsError('PERMISSION_DENIED', 'only root, or the owner to a group of theirs, may change the group', { path });
-        }
+        requireOwnershipChange(node, p, attrs, path);
         if (attrs.mtimeMs !== undefined) {
           if (!Number.isFinite(attrs.mtimeMs)) throw new VfsError('INVALID_ARGUMENT', 'mtime is not a valid time');
           if (!isOwnerOrRoot(node, p) && !allowed(node, p, W)) throw new VfsError('PERMISSION_DENIED', `may not set the time of ${path}`, { path });
-        }
-        for (const id of [attrs.uid, attrs.gid]) {
-          if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 0xffffffff)) throw new VfsError('INVALID_ARGUMENT', 'uid and gid must be integers between 0 and 4294967295');
         }
         await this.checkLocks(tx, ctx, path, { descendants: false, membership: false });
         const updated = await tx.update(node.id, {
@@ -918,4 +924,20 @@ function pathOfChain(chain: readonly NodeRecord[], index: number): string {
 
 function lockCovers(lock: LockRecord, path: string): boolean {
   return lock.path === path || (lock.depth === 'infinity' && isWithin(path, lock.path));
+}
+
+/** New nodes inherit the group of a setgid directory, as on Unix; otherwise they get their creator's. */
+function newNodeGid(parent: NodeRecord, principal: Principal): number {
+  return parent.mode & 0o2000 ? parent.gid : principal.gid;
+}
+
+/** chown's rules: only root gives a node to another user; root, or the owner to a group of theirs, changes its group. */
+function requireOwnershipChange(node: Pick<NodeRecord, 'uid' | 'gid'>, principal: Principal, owner: Ownership, path: string): void {
+  for (const id of [owner.uid, owner.gid]) {
+    if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 0xffffffff)) throw new VfsError('INVALID_ARGUMENT', 'uid and gid must be integers between 0 and 4294967295');
+  }
+  if (owner.uid !== undefined && owner.uid !== node.uid && principal.uid !== 0) throw new VfsError('PERMISSION_DENIED', 'only root may change the owner', { path });
+  if (owner.gid !== undefined && owner.gid !== node.gid && !mayChangeGroup(node, principal, owner.gid)) {
+    throw new VfsError('PERMISSION_DENIED', 'only root, or the owner to a group of theirs, may change the group', { path });
+  }
 }

@@ -89,6 +89,36 @@ describe('REST authentication and Unix permissions', () => {
     assert.equal(((await root.json()) as { uid: number }).uid, 1002);
   });
 
+  test('PUT with X-CallFS-Uid/-Gid: chown\'s rules on create and replace; a refused owner stores nothing', async () => {
+    const put = (key: string | undefined, p: string, headers: Record<string, string>, body = 'x') => t.request('PUT', `/v1/files${p}`, { key, headers, body });
+    // A user may give a new file to a group of theirs, and may name themselves.
+    const own = await put(alice, '/home/alice/put-owned.txt', { 'x-callfs-uid': '1001', 'x-callfs-gid': '2000' });
+    assert.equal(own.status, 201);
+    assert.deepEqual([own.headers.get('x-callfs-uid'), own.headers.get('x-callfs-gid')], ['1001', '2000']);
+    // Not to another user, nor to a group they are not in: 403, and no file appears, whatever the body size.
+    for (const [headers, body] of [[{ 'x-callfs-uid': '1002' }, 'x'], [{ 'x-callfs-gid': '9999' }, 'y'.repeat(200_000)]] as const) {
+      const refused = await put(alice, '/home/alice/put-refused.txt', headers, body);
+      assert.equal(refused.status, 403);
+      assert.equal(((await refused.json()) as { code: string }).code, 'PERMISSION_DENIED');
+      assert.equal((await t.request('HEAD', '/v1/files/home/alice/put-refused.txt')).status, 404);
+    }
+    // Replacing: the same rules against the file as it is; the refused write leaves the old content.
+    assert.equal((await put(alice, '/home/alice/put-owned.txt', { 'x-callfs-uid': '1002' }, 'new')).status, 403);
+    assert.equal(await (await t.request('GET', '/v1/files/home/alice/put-owned.txt', { key: alice })).text(), 'x');
+    // Root gives files to anyone, on create and on replace.
+    const root = await put(undefined, '/home/alice/put-root.txt', { 'x-callfs-uid': '1002', 'x-callfs-gid': '1002' });
+    assert.deepEqual([root.status, root.headers.get('x-callfs-uid'), root.headers.get('x-callfs-gid')], [201, '1002', '1002']);
+    const replaced = await put(undefined, '/home/alice/put-root.txt', { 'x-callfs-uid': '1001' }, 'z');
+    assert.deepEqual([replaced.status, replaced.headers.get('x-callfs-uid'), replaced.headers.get('x-callfs-gid')], [200, '1001', '1002']);
+    // Not a number, or out of range: 400.
+    for (const bad of ['abc', '-1', '1.5', '4294967296', '99999999999']) {
+      const res = await put(undefined, '/home/alice/put-bad.txt', { 'x-callfs-uid': bad });
+      assert.equal(res.status, 400, bad);
+      assert.equal(((await res.json()) as { code: string }).code, 'INVALID_ARGUMENT');
+    }
+    assert.equal((await t.request('HEAD', '/v1/files/home/alice/put-bad.txt')).status, 404);
+  });
+
   test('users cannot write at the root, which belongs to root with 0755', async () => {
     assert.equal((await t.request('PUT', '/v1/files/top.txt', { key: alice, body: 'x' })).status, 403);
     assert.equal((await t.request('POST', '/v1/files/topdir/', { key: bob })).status, 403);

@@ -10,7 +10,7 @@ import { normalizePath } from '../../vfs/path.js';
 import type { Entry } from '../../vfs/types.js';
 import type { OpContext, SetAttrs, Vfs } from '../../vfs/vfs.js';
 import { treeTarget } from '../request-path.js';
-import { flag, lockTokens, parseMode, parseTime } from '../params.js';
+import { flag, lockTokens, parseId, parseMode, parseTime } from '../params.js';
 
 const PREFIX = '/v1/files';
 
@@ -77,6 +77,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
       return respondEntry(reply, dir, 201);
     }
     const mtime = request.headers['x-callfs-mtime'];
+    const owner = { uid: parseId(request.headers['x-callfs-uid'], 'X-CallFS-UID'), gid: parseId(request.headers['x-callfs-gid'], 'X-CallFS-GID') };
     const { entry, created } = await vfs.writeFile(ctx, path, request.raw, {
       createOnly: mode === 'create',
       parents,
@@ -86,6 +87,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
       signal: abortSignalOf(request),
       mode: mode_,
       mtimeMs: typeof mtime === 'string' ? parseTime(mtime, 'X-CallFS-MTime') : undefined,
+      owner: owner.uid === undefined && owner.gid === undefined ? undefined : owner,
     });
     return respondEntry(reply, entry, created ? 201 : 200);
   };
