@@ -255,7 +255,10 @@ export class CachedMetadataStore implements MetadataStore {
   /**
    * A committed transaction of this process, applied without a round trip to the store: paths
    * through relocated nodes go, negative entries below directories that grew go, and the records
-   * updated in place are replaced wherever they are cached.
+   * updated in place are replaced wherever they are cached. Applies happen in commit order: the
+   * embedded store settles a group-committed batch at once (after its fsync), before the next batch
+   * starts, and nothing between a transaction settling and its apply waits on I/O; so the last
+   * record applied is the latest, even over a read that cached the batch's result meanwhile.
    */
   private applyCommitted(changes: TransactionChanges): void {
     this.generation++;
