@@ -161,13 +161,19 @@ test('a full cache evicts the least recently used paths and keeps its id index t
   }
 });
 
+/** A store that records what it is asked: full resolutions, and single-name lookups below a cached directory. */
+function countingStore(inner: SqliteStore) {
+  const asked = { resolved: [] as string[], children: [] as string[] };
+  const store = Object.assign(Object.create(inner) as SqliteStore, {
+    resolve: (p: string) => (asked.resolved.push(p), inner.resolve(p)),
+    child: (id: number, name: string) => (asked.children.push(name), inner.child(id, name)),
+  });
+  return { store, asked, reset: () => ((asked.resolved.length = 0), (asked.children.length = 0)) };
+}
+
 test('with applyOwnUpdates a committed create keeps the directory\'s cached paths, with its new record; negative entries, moves and failures still drop', async () => {
   const inner = new SqliteStore(':memory:');
-  const resolved: string[] = [];
-  const counting = Object.assign(Object.create(inner) as SqliteStore, {
-    resolve: (p: string) => (resolved.push(p), inner.resolve(p)),
-    child: (id: number, name: string) => (resolved.push(`child ${name}`), inner.child(id, name)),
-  });
+  const { store: counting, asked, reset } = countingStore(inner);
   const store = new CachedMetadataStore(counting, { ttlMs: 600_000, maxEntries: 100, applyOwnUpdates: true });
   try {
     const d = await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'own')));
@@ -180,9 +186,9 @@ test('with applyOwnUpdates a committed create keeps the directory\'s cached path
       await tx.update(d.id, { mtimeMs: 1234, etag: 'own-2' });
       return node;
     });
-    resolved.length = 0;
+    reset();
     const chain = await store.resolve('/own/a');
-    assert.deepEqual(resolved, [], '/own/a is still cached');
+    assert.deepEqual(asked, { resolved: [], children: [] }, '/own/a is still cached');
     assert.deepEqual([chain[1]!.mtimeMs, chain[1]!.etag], [1234, 'own-2'], 'with the directory as committed');
     assert.equal((await store.lookup('/own'))?.etag, 'own-2');
     assert.equal((await store.lookup('/own/b'))?.id, b.id, 'the negative entry went');
@@ -197,9 +203,9 @@ test('with applyOwnUpdates a committed create keeps the directory\'s cached path
       await tx.update(a.id, { mtimeMs: 99 });
       throw new Error('changed my mind');
     }));
-    resolved.length = 0;
+    reset();
     assert.notEqual((await store.lookup('/own/b/moved'))?.mtimeMs, 99);
-    assert.ok(resolved.length > 0, 'asked the store again');
+    assert.ok(asked.resolved.length + asked.children.length > 0, 'asked the store again');
   } finally {
     await store.close();
   }
@@ -287,10 +293,8 @@ test('paths through one directory share its record; a newer version of it replac
 
 test('a miss in a cached directory asks the store for the last name only, and still sees changes', async () => {
   const inner = new SqliteStore(':memory:');
-  const resolved: string[] = [];
-  const counting = Object.assign(Object.create(inner) as SqliteStore, {
-    resolve: (p: string) => (resolved.push(p), inner.resolve(p)),
-  });
+  const { store: counting, asked } = countingStore(inner);
+  const resolved = asked.resolved;
   const store = new CachedMetadataStore(counting, { ttlMs: 600_000, maxEntries: 100 });
   try {
     const d = await store.transaction((tx) => tx.insert(dir(ROOT_ID, 'd')));
