@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ALICE, BOB, startTestServer, type TestServer } from '../helpers/server.js';
 import { sh, shFails, startMount, waitFor, type TestMount } from './mount-helper.js';
 
 /** Files, directories, errno and mtimes through a real mount, checked over REST. */
@@ -155,6 +155,25 @@ describe('callfs mount: files and directories', () => {
     );
     assert.equal(await restMtime('/open-attrs'), when.getTime());
     assert.equal((await restBody('/open-attrs')).toString(), 'attrs');
+  });
+
+  it('a refused chown of a new file is EPERM from chown, and the file still arrives on close, owned by its writer', async () => {
+    const json = { 'content-type': 'application/json' };
+    await server.request('POST', '/v1/files/alice-home/');
+    await server.request('PATCH', '/v1/files/alice-home', { headers: json, body: JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode: '0755' }) });
+    const asAlice = await startMount(server.url, ['--cache-ttl', '1'], { apiKey: ALICE.api_keys[0] });
+    try {
+      const fh = await open(path.join(asAlice.mountpoint, 'alice-home/given-away'), 'w');
+      await fh.write('mine');
+      assert.equal(await errCode(fh.chown(BOB.uid, BOB.gid)), 'EPERM');
+      assert.equal((await restHead('/alice-home/given-away')).status, 404, 'nothing created by the refused chown');
+      await fh.close();
+      assert.equal((await restBody('/alice-home/given-away')).toString(), 'mine');
+      const head = await restHead('/alice-home/given-away');
+      assert.deepEqual([head.headers.get('x-callfs-uid'), head.headers.get('x-callfs-gid')], [String(ALICE.uid), String(ALICE.gid)]);
+    } finally {
+      await asAlice.stop();
+    }
   });
 
   it('makes mkdir, rename, chmod, chown and rmdir visible over REST at once', async () => {

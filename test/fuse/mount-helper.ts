@@ -32,11 +32,11 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 /** Spawns the real CLI (`callfs mount`) as a child process and waits until the kernel lists the mount. */
-export async function startMount(serverUrl: string, args: string[] = [], options: { mountpoint?: string; keyFromEnv?: boolean } = {}): Promise<TestMount> {
+export async function startMount(serverUrl: string, args: string[] = [], options: { mountpoint?: string; keyFromEnv?: boolean; apiKey?: string } = {}): Promise<TestMount> {
   const { mountpoint } = options;
   if (!existsSync('/dev/fuse')) throw new Error('/dev/fuse is missing: the FUSE tests need a kernel with FUSE (modprobe fuse) and fuse3/libfuse2 installed');
   const dir = mountpoint ?? (await mkdtemp(path.join(tmpdir(), 'callfs-mnt-')));
-  const key = options.keyFromEnv ? [] : ['--api-key', ADMIN_KEY];
+  const key = options.keyFromEnv ? [] : ['--api-key', options.apiKey ?? ADMIN_KEY];
   // The compiled command (scripts/run-tests.mjs builds it first), so the client's memory is the product's.
   const child = spawn('bin/callfs.js', ['mount', serverUrl, dir, ...key, ...args], {
     cwd: repoRoot,
