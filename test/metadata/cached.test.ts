@@ -129,6 +129,7 @@ test('a full cache evicts the least recently used paths and keeps its id index t
         entries: { keys(): Iterable<string>; get(p: string): { ids: number[] } | undefined };
         byId: Map<number, { paths: Set<string> }>;
         negatives: Map<number, Set<string>>;
+        ownPaths: Map<number, string>;
       };
       for (let round = 0; round < 3; round++) {
         for (const p of paths) {
@@ -142,6 +143,9 @@ test('a full cache evicts the least recently used paths and keeps its id index t
           // Negative entries are indexed by the last node their walk reached, and only they are.
           for (const [last, negatives] of internals.negatives) for (const q of negatives) assert.ok(held.has(q) && internals.entries.get(q)!.ids.at(-1) === last);
           for (const q of held) if (internals.entries.get(q)!.ids.length < (q === '/' ? 1 : q.split('/').length)) assert.ok(internals.negatives.get(internals.entries.get(q)!.ids.at(-1)!)?.has(q));
+          // Positive entries are indexed by the node they end at, and only they are.
+          for (const [last, q] of internals.ownPaths) assert.ok(held.has(q) && internals.entries.get(q)!.ids.at(-1) === last);
+          for (const q of held) if (internals.entries.get(q)!.ids.length === (q === '/' ? 1 : q.split('/').length)) assert.equal(internals.ownPaths.get(internals.entries.get(q)!.ids.at(-1)!), q);
         }
       }
       assert.ok(events.includes('eviction'));
@@ -188,10 +192,52 @@ test('with applyOwnUpdates a committed create keeps the directory\'s cached path
     });
     reset();
     const chain = await store.resolve('/own/a');
-    assert.deepEqual(asked, { resolved: [], children: [] }, '/own/a is still cached');
     assert.deepEqual([chain[1]!.mtimeMs, chain[1]!.etag], [1234, 'own-2'], 'with the directory as committed');
     assert.equal((await store.lookup('/own'))?.etag, 'own-2');
     assert.equal((await store.lookup('/own/b'))?.id, b.id, 'the negative entry went');
+    assert.deepEqual(asked, { resolved: [], children: [] }, '/own/a is still cached, and the new /own/b is cached with its record');
+    // A node created and changed in one transaction is cached as committed; one created and removed is not cached.
+    const c = await store.transaction(async (tx) => {
+      const node = await tx.insert(dir(d.id, 'c'));
+      await tx.update(node.id, { mode: 0o700 });
+      const gone = await tx.insert(dir(d.id, 'gone'));
+      await tx.removeTree(gone.id);
+      return node;
+    });
+    reset();
+    assert.equal((await store.lookup('/own/c'))?.mode, 0o700);
+    assert.deepEqual(asked, { resolved: [], children: [] });
+    assert.equal(await store.lookup('/own/gone'), null);
+    assert.equal(asked.children.length + asked.resolved.length, 1, 'asked the store about /own/gone');
+    // Created in a directory that is not cached: nothing is cached, the store is asked.
+    const deep = await store.transaction(async (tx) => tx.insert(dir(c.id, 'deep')));
+    store.clear();
+    await store.transaction(async (tx) => tx.insert(dir(deep.id, 'deeper')));
+    reset();
+    assert.ok(await store.lookup('/own/c/deep/deeper'));
+    assert.deepEqual(asked.resolved, ['/own/c/deep/deeper']);
+    // A create as the VFS does it, resolving the path inside the transaction: the parent it found is cached as
+    // committed, and the new node below it.
+    store.clear();
+    const fresh = await store.transaction(async (tx) => {
+      const chain = await tx.resolve('/own/c/deep/fresh');
+      const node = await tx.insert(dir(chain.at(-1)!.id, 'fresh'));
+      await tx.update(deep.id, { mtimeMs: 777 });
+      return node;
+    });
+    reset();
+    assert.equal((await store.lookup('/own/c/deep'))?.mtimeMs, 777);
+    assert.equal((await store.lookup('/own/c/deep/fresh'))?.id, fresh.id);
+    assert.deepEqual(asked, { resolved: [], children: [] });
+    // What a failed transaction resolved is not cached.
+    store.clear();
+    await assert.rejects(store.transaction(async (tx) => {
+      await tx.resolve('/own/c');
+      throw new Error('changed my mind');
+    }));
+    reset();
+    await store.lookup('/own/c');
+    assert.deepEqual(asked.resolved, ['/own/c']);
     // A move drops the paths through the moved node; the destination's negative entries go too.
     assert.equal(await store.lookup('/own/b/moved'), null);
     await store.transaction((tx) => tx.move(a.id, b.id, 'moved', 5));

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { baseName, parentOf } from '../path.js';
+import { baseName, joinPath, parentOf } from '../path.js';
 import type { NodeRecord } from '../types.js';
 import type { InvalidationBus } from './invalidation.js';
 import type { MetadataOps, MetadataStore, NewNode, NodePatch } from './store.js';
@@ -47,6 +47,10 @@ interface TransactionChanges {
   grew: Set<number>;
   /** The last record each update returned. */
   updated: Map<number, NodeRecord>;
+  /** The records of the nodes it created (recorded with `applyOwnUpdates` only). */
+  inserted: NodeRecord[];
+  /** The resolutions it made, as it saw them (recorded with `applyOwnUpdates` only). */
+  resolved: Array<{ path: string; chain: NodeRecord[] }>;
 }
 
 const RECORD_FIELDS = [
@@ -93,6 +97,8 @@ export class CachedMetadataStore implements MetadataStore {
   private readonly byId = new Map<number, { record: NodeRecord; paths: Set<string> }>();
   /** Negative entries (the path does not exist), by the last node their walk reached. */
   private readonly negatives = new Map<number, Set<string>>();
+  /** The path of each node that is the last of a cached (positive) chain: where a node created in it is found. */
+  private readonly ownPaths = new Map<number, string>();
   private generation = 0;
   private readonly now: () => number;
 
@@ -135,8 +141,10 @@ export class CachedMetadataStore implements MetadataStore {
       slot?.paths.delete(path);
       if (slot?.paths.size === 0) this.byId.delete(id);
     }
-    if (ids.length < segmentCount(path) + 1) {
-      const last = ids[ids.length - 1]!;
+    const last = ids[ids.length - 1]!;
+    if (ids.length === segmentCount(path) + 1) {
+      if (this.ownPaths.get(last) === path) this.ownPaths.delete(last);
+    } else {
       const negative = this.negatives.get(last);
       negative?.delete(path);
       if (negative?.size === 0) this.negatives.delete(last);
@@ -166,6 +174,7 @@ export class CachedMetadataStore implements MetadataStore {
     // The indexes first: clearing the entries then finds nothing left to unindex.
     this.byId.clear();
     this.negatives.clear();
+    this.ownPaths.clear();
     this.entries.clear();
     this.event('update');
   }
@@ -187,8 +196,10 @@ export class CachedMetadataStore implements MetadataStore {
     const expiresAt = this.now() + this.options.ttlMs;
     const ids = shared.map((node) => node.id);
     const found = ids.length === segmentCount(path) + 1;
-    if (!found) {
-      const last = ids[ids.length - 1]!;
+    const last = ids[ids.length - 1]!;
+    if (found) {
+      this.ownPaths.set(last, path);
+    } else {
       if (!this.negatives.has(last)) this.negatives.set(last, new Set());
       this.negatives.get(last)!.add(path);
     }
@@ -201,6 +212,7 @@ export class CachedMetadataStore implements MetadataStore {
       const prefix = ids.slice(0, -1);
       // Indexed before it is stored, for the same reason.
       for (const id of prefix) this.byId.get(id)!.paths.add(parentPath);
+      this.ownPaths.set(prefix[prefix.length - 1]!, parentPath);
       this.entries.set(parentPath, { ids: prefix, expiresAt });
     }
     return shared;
@@ -254,9 +266,11 @@ export class CachedMetadataStore implements MetadataStore {
 
   /**
    * A committed transaction of this process, applied without a round trip to the store: paths
-   * through relocated nodes go, negative entries below directories that grew go, and the records
-   * updated in place are replaced wherever they are cached. Applies happen in commit order: the
-   * embedded store settles a group-committed batch at once (after its fsync), before the next batch
+   * through relocated nodes go, negative entries below directories that grew go, the records
+   * updated in place are replaced wherever they are cached, and a node created in a cached
+   * directory is cached too (a file is often read, or stat'ed by a mount, right after it is
+   * written), and so is what the transaction resolved, as of its commit: a create's parent
+   * directory, which a write resolves inside its transaction, past the cache. Applies happen in commit order: the embedded store settles a group-committed batch at once (after its fsync), before the next batch
    * starts, and nothing between a transaction settling and its apply waits on I/O; so the last
    * record applied is the latest, even over a read that cached the batch's result meanwhile.
    */
@@ -267,6 +281,19 @@ export class CachedMetadataStore implements MetadataStore {
     for (const [id, record] of changes.updated) {
       const slot = changes.relocated.has(id) ? undefined : this.byId.get(id);
       if (slot) slot.record = record;
+    }
+    for (const { path, chain } of changes.resolved) {
+      // The part of the path that exists: a directory, or a file where the walk stopped.
+      const existing = chain.length === 1 ? '/' : path.split('/').slice(0, chain.length).join('/');
+      if (this.entries.has(existing) || chain.some((node) => changes.relocated.has(node.id))) continue;
+      this.remember(existing, chain.map((node) => changes.updated.get(node.id) ?? node));
+    }
+    for (const created of changes.inserted) {
+      const parentPath = created.parentId === null ? undefined : this.ownPaths.get(created.parentId);
+      const parent = parentPath === undefined ? undefined : this.entries.peek(parentPath);
+      if (!parent || changes.relocated.has(created.id)) continue;
+      const record = changes.updated.get(created.id) ?? created;
+      this.remember(joinPath(parentPath!, record.name), [...this.records(parent), record]);
     }
     this.event('update');
   }
@@ -306,9 +333,21 @@ export class CachedMetadataStore implements MetadataStore {
 
   /** The transaction's ops, noting which nodes it changes and how. */
   private recording(tx: MetadataOps, changes: TransactionChanges): MetadataOps {
-    const { touched, relocated, grew, updated } = changes;
+    const { touched, relocated, grew, updated, inserted, resolved } = changes;
+    const applying = this.options.applyOwnUpdates === true;
     return Object.assign(Object.create(tx) as MetadataOps, {
-      insert: (node: NewNode) => (touched.add(node.parentId), grew.add(node.parentId), tx.insert(node)),
+      resolve: async (path: string) => {
+        const chain = await tx.resolve(path);
+        if (applying) resolved.push({ path, chain });
+        return chain;
+      },
+      insert: async (node: NewNode) => {
+        touched.add(node.parentId);
+        grew.add(node.parentId);
+        const record = await tx.insert(node);
+        if (applying) inserted.push(record);
+        return record;
+      },
       update: async (id: number, patch: NodePatch) => {
         touched.add(id);
         const record = await tx.update(id, patch);
@@ -326,7 +365,7 @@ export class CachedMetadataStore implements MetadataStore {
   }
 
   async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
-    const changes: TransactionChanges = { touched: new Set(), relocated: new Set(), grew: new Set(), updated: new Map() };
+    const changes: TransactionChanges = { touched: new Set(), relocated: new Set(), grew: new Set(), updated: new Map(), inserted: [], resolved: [] };
     let result: T;
     try {
       result = await this.inner.transaction((tx) => fn(this.recording(tx, changes)));
