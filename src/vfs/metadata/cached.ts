@@ -184,7 +184,8 @@ export class CachedMetadataStore implements MetadataStore {
     this.forget(path);
     const shared = chain.map((node) => {
       let slot = this.byId.get(node.id);
-      if (slot && !sameRecord(slot.record, node)) {
+      // The records of a cached chain (a parent extended by one name) are the slots' own: nothing to compare.
+      if (slot && slot.record !== node && !sameRecord(slot.record, node)) {
         // Two versions of one node: the entries holding the other one are dropped rather than trusted.
         for (const stale of [...slot.paths]) this.forget(stale);
         slot = undefined;
