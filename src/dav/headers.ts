@@ -26,14 +26,17 @@ export function parseOverwrite(request: FastifyRequest): boolean {
   throw new DavStatusError(400, `invalid Overwrite header: ${JSON.stringify(raw)}`);
 }
 
-/** Timeout: the first usable of `Second-n` / `Infinite`; a header with none is 400. */
+/**
+ * Timeout: the first usable of `Second-n` / `Infinite`; a header with none is 400. A timeout is
+ * a request the server may cut (RFC 4918 §10.7), so any n, however many digits, is clamped to `max`.
+ */
 export function parseTimeout(request: FastifyRequest, fallback: number, max: number): number {
   const raw = header(request, 'timeout');
   if (raw === undefined || raw.trim() === '') return fallback;
   for (const part of raw.split(',')) {
     const value = part.trim();
     if (/^infinite$/i.test(value)) return max;
-    const m = /^second-(\d{1,12})$/i.exec(value);
+    const m = /^second-(\d+)$/i.exec(value);
     if (m) return Math.max(1, Math.min(Number(m[1]), max));
   }
   throw new DavStatusError(400, `invalid Timeout header: ${JSON.stringify(raw)}`);

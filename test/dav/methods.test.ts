@@ -171,6 +171,10 @@ test('LOCK/UNLOCK: exclusive, shared, refresh, depth infinity, lock-null resourc
   const refresh = await dav(server, 'LOCK', '/dav/lk.txt', { headers: { if: `(<${token}>)`, timeout: 'Second-600' } });
   assert.equal(refresh.status, 200);
   assert.match(await refresh.text(), /Second-(600|599)/);
+  // A timeout beyond any limit (here more than 2^64 seconds) is cut to the server's longest, not refused.
+  const long = await dav(server, 'LOCK', '/dav/lk.txt', { headers: { if: `(<${token}>)`, timeout: 'Second-99999999999999999999999' } });
+  assert.equal(long.status, 200);
+  assert.match(await long.text(), /Second-(604800|60479\d)/);
   const disc = await (await dav(server, 'PROPFIND', '/dav/lk.txt', { headers: { depth: '0' }, body: propfindBody('<D:lockdiscovery/>') })).text();
   assert.ok(disc.includes(token));
   assert.equal((await dav(server, 'UNLOCK', '/dav/lk.txt', { headers: { 'lock-token': '<urn:uuid:00000000-0000-0000-0000-000000000000>' } })).status, 409);
