@@ -115,6 +115,8 @@ async function main(): Promise<void> {
   const mb = settings.largeBytes / (1024 * 1024);
   for (let round = 1; round <= rounds; round++) {
     const file = path.join(root, 'disk.bin');
+    // As before each server's large PUT: no dirty pages left over from earlier writes.
+    spawnSync('sync');
     const started = performance.now();
     const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'conv=fsync', 'status=none']);
     const seconds = (performance.now() - started) / 1000;

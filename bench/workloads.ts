@@ -37,6 +37,10 @@ export async function largeFile(server: BenchServer, s: Settings, canWrite: bool
   const figures: Figure[] = [];
   const mb = s.largeBytes / (1024 * 1024);
   if (canWrite) {
+    // Every server's large PUT, and dd's, starts with no dirty pages left by the workloads before it
+    // (the warm-up writes thousands of small files, some servers without fsync): the disk is
+    // otherwise still busy writing those back, by an amount that differs from server to server.
+    spawnSync('sync');
     const started = performance.now();
     const status = await putStream(agent, t, '/large.bin', s.largeBytes);
     if (status >= 300) throw new Error(`${server.name}: PUT large → ${status}`);
