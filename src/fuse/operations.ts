@@ -37,6 +37,29 @@ export interface MountSettings {
 
 const parentOf = (path: string) => (path.lastIndexOf('/') <= 0 ? '/' : path.slice(0, path.lastIndexOf('/')));
 const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/** A directory listed lately is listed again on a lookup if it held at most this many entries… */
+const RELIST_MAX_ENTRIES = 4096;
+/** …and if it was listed within this many cache TTLs. */
+const RELIST_WINDOW_TTLS = 10;
+
+/** Puts an entry into a listing in place of the one of the same name, keeping the server's byte order of names. */
+function placeInListing(listing: RemoteEntry[], entry: RemoteEntry): void {
+  const same = listing.findIndex((e) => e.name === entry.name);
+  if (same !== -1) {
+    listing[same] = entry;
+    return;
+  }
+  const name = Buffer.from(entry.name);
+  let low = 0;
+  let high = listing.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (Buffer.compare(Buffer.from(listing[middle]!.name), name) < 0) low = middle + 1;
+    else high = middle;
+  }
+  listing.splice(low, 0, entry);
+}
 const fail = (errno: number, message: string) => new RemoteError(errno, message);
 
 function toStat(entry: RemoteEntry, local: { size: number; mtimeMs: number } | null): FuseStat {
@@ -75,6 +98,12 @@ export class CallFsOperations {
   /** path → entry, or null for "does not exist" (negative entry). */
   private readonly attrs: TtlCache<RemoteEntry | null>;
   private readonly listings: TtlCache<RemoteEntry[]>;
+  /**
+   * Directories listed (or made) here lately that were small: when their listing expires, a name looked
+   * up in them is answered by listing them again, one request per TTL, rather than one request per name
+   * (an untar or a copy into a directory looks up every name it is about to create).
+   */
+  private readonly smallDirs: TtlCache<true>;
   private readonly handles = new Map<number, OpenFile>();
   private readonly openFiles = new Map<string, OpenFile>();
   private nextHandle = 1;
@@ -87,6 +116,7 @@ export class CallFsOperations {
   ) {
     this.attrs = new TtlCache(settings.cacheTtlMs);
     this.listings = new TtlCache(settings.cacheTtlMs);
+    this.smallDirs = new TtlCache(settings.cacheTtlMs * RELIST_WINDOW_TTLS, 10_000);
   }
 
   private writable(): void {
@@ -95,20 +125,32 @@ export class CallFsOperations {
 
   /** The server's answer to our own change: as fresh as asking again, so kept instead of asked for (the kernel asks for attributes right after every change). */
   private stored(path: string, entry: RemoteEntry): void {
-    this.changed(path);
     this.attrs.set(path, entry);
+    this.listings.delete(path);
+    // The parent's cached listing takes the server's answer (its expiry unchanged, so others' changes
+    // still show within the TTL): files written one after another into a directory then find their
+    // names free without asking the server each time.
+    const siblings = path === '/' ? undefined : this.listings.get(parentOf(path));
+    if (siblings) placeInListing(siblings, entry);
   }
 
-  /** Forgets what the caches know about a path and its parent's listing. */
+  /**
+   * Forgets what the caches know about a path and its parent's listing. The parent is not listed again
+   * on lookups until a readdir lists it: after a remove or rename, lookups there ask about one name each,
+   * as a listing per change would cost more.
+   */
   private changed(path: string, tree = false): void {
     if (tree) {
       this.attrs.deleteTree(path);
       this.listings.deleteTree(path);
+      this.smallDirs.deleteTree(path);
     } else {
       this.attrs.delete(path);
       this.listings.delete(path);
+      this.smallDirs.delete(path);
     }
     this.listings.delete(parentOf(path));
+    this.smallDirs.delete(parentOf(path));
   }
 
   private async lookup(path: string): Promise<RemoteEntry | null> {
@@ -116,7 +158,7 @@ export class CallFsOperations {
     if (pending) return pending;
     const cached = this.attrs.get(path);
     if (cached !== undefined) return cached;
-    const siblings = path === '/' ? undefined : this.listings.get(parentOf(path));
+    const siblings = path === '/' ? undefined : this.listings.get(parentOf(path)) ?? (await this.relist(parentOf(path)));
     if (siblings) return siblings.find((e) => e.name === nameOf(path)) ?? null;
     try {
       const entry = await this.client.stat(path);
@@ -128,6 +170,32 @@ export class CallFsOperations {
         return null;
       }
       throw err;
+    }
+  }
+
+  /** Lists a directory and caches what it holds. */
+  private async listAndCache(path: string): Promise<RemoteEntry[]> {
+    const entries = await this.client.list(path);
+    this.cacheListing(path, entries);
+    for (const entry of entries) this.attrs.set(path === '/' ? `/${entry.name}` : `${path}/${entry.name}`, entry);
+    return entries;
+  }
+
+  private cacheListing(path: string, entries: RemoteEntry[]): void {
+    this.listings.set(path, entries);
+    if (entries.length <= RELIST_MAX_ENTRIES) this.smallDirs.set(path, true);
+    else this.smallDirs.delete(path);
+  }
+
+  /** A fresh listing of a small directory listed here lately (see smallDirs); null for any other. */
+  private async relist(path: string): Promise<RemoteEntry[] | null> {
+    if (!this.smallDirs.get(path)) return null;
+    try {
+      return await this.listAndCache(path);
+    } catch {
+      // Gone, or no longer a directory: the caller asks about the name itself.
+      this.smallDirs.delete(path);
+      return null;
     }
   }
 
@@ -168,12 +236,7 @@ export class CallFsOperations {
   }
 
   async readdir(path: string): Promise<{ names: string[]; stats: FuseStat[] }> {
-    let entries = this.listings.get(path);
-    if (!entries) {
-      entries = await this.client.list(path);
-      this.listings.set(path, entries);
-      for (const entry of entries) this.attrs.set(path === '/' ? `/${entry.name}` : `${path}/${entry.name}`, entry);
-    }
+    const entries = this.listings.get(path) ?? (await this.listAndCache(path));
     const self = await this.existing(path);
     const names = ['.', '..'];
     const stats = [toStat(self, null), toStat(self, null)];
@@ -223,8 +286,9 @@ export class CallFsOperations {
       // Another handle has it open: O_CREAT on an existing file opens (and the kernel truncates if asked).
       return this.attach(path, 0);
     }
-    // Uploaded on the first flush (one PUT per new file); until then it exists for the kernel only.
-    this.changed(path);
+    // Uploaded on the first flush (one PUT per new file); until then it exists for the kernel only,
+    // and lookups and listings show it from the open files.
+    this.attrs.delete(path);
     return this.attach(path, 0, mode & 0o7777);
   }
 
@@ -351,6 +415,9 @@ export class CallFsOperations {
     } finally {
       this.changed(path);
     }
+    // Made just now, so empty as far as this mount can know for a cache TTL: what is created in it
+    // next needs no lookup on the server.
+    this.cacheListing(path, []);
   }
 
   async unlink(path: string): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ALICE, BOB, startTestServer, type TestServer } from '../helpers/server.js';
@@ -120,14 +120,17 @@ describe('callfs mount: files and directories', () => {
     assert.ok((await restMtime('/open-mtime')) > Date.now() - 60_000);
   });
 
+  /** Requests the server has answered under /v1/files and /v1/directories, by method and status ("PUT 201", "GET 200 listing"). */
+  const fileRequests = async () => {
+    const text = await (await server.request('GET', '/metrics')).text();
+    const counts: Record<string, number> = {};
+    for (const m of text.matchAll(/^callfs_http_requests_total\{method="(\w+)",path="\/v1\/(files|directories)\/\*",status_code="(\d+)"\} (\d+)$/gm)) {
+      counts[`${m[1]} ${m[3]}${m[2] === 'directories' ? ' listing' : ''}`] = Number(m[4]);
+    }
+    return counts;
+  };
+
   it('a new file chmodded, timed and chowned while open: stat shows it meanwhile, the server after close, all from one PUT', async () => {
-    /** Requests the server has answered under /v1/files, by method and status. */
-    const fileRequests = async () => {
-      const text = await (await server.request('GET', '/metrics')).text();
-      const counts: Record<string, number> = {};
-      for (const m of text.matchAll(/^callfs_http_requests_total\{method="(\w+)",path="\/v1\/files\/\*",status_code="(\d+)"\} (\d+)$/gm)) counts[`${m[1]} ${m[2]}`] = Number(m[3]);
-      return counts;
-    };
     const when = new Date('2004-05-06T07:08:09Z');
     const before = await fileRequests();
     const fh = await open(mnt('open-attrs'), 'w', 0o644);
@@ -143,9 +146,10 @@ describe('callfs mount: files and directories', () => {
     const after = await fileRequests();
     const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
     // Mode, mtime and owner all go with the one upload that creates the file; its answer is kept, not asked
-    // for again (the one HEAD is the kernel's lookup before the create, answered 404).
+    // for again (the one lookup is the kernel's before the create: a HEAD answered 404, or a listing of a
+    // directory listed lately).
     assert.deepEqual(
-      { put: delta('PUT 201'), patch: delta('PATCH 200'), head: delta('HEAD 200'), lookup: delta('HEAD 404') },
+      { put: delta('PUT 201'), patch: delta('PATCH 200'), head: delta('HEAD 200'), lookup: delta('HEAD 404') + delta('GET 200 listing') },
       { put: 1, patch: 0, head: 0, lookup: 1 },
     );
     const head = await restHead('/open-attrs');
@@ -155,6 +159,25 @@ describe('callfs mount: files and directories', () => {
     );
     assert.equal(await restMtime('/open-attrs'), when.getTime());
     assert.equal((await restBody('/open-attrs')).toString(), 'attrs');
+  });
+
+  it('files created one after another in a directory the mount made are not looked up one by one; a file put there over REST still shows', async () => {
+    const before = await fileRequests();
+    const started = Date.now();
+    await mkdir(mnt('batch'));
+    for (let i = 0; i < 40; i++) await writeFile(mnt(`batch/f${i}`), `file ${i}`);
+    const seconds = (Date.now() - started) / 1000;
+    const after = await fileRequests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    assert.equal(delta('PUT 201'), 40);
+    // The one name asked about is the directory's own, before mkdir. Once the directory's listing expires
+    // (cache TTL 1 s), a lookup lists it again: at most once per TTL, not once per name.
+    assert.equal(delta('HEAD 404'), 1);
+    assert.ok(delta('GET 200 listing') <= Math.ceil(seconds) + 1, `${delta('GET 200 listing')} listings in ${seconds} s`);
+    assert.deepEqual((await readdir(mnt('batch'))).length, 40);
+    assert.equal(await readFile(mnt('batch/f39'), 'utf8'), 'file 39');
+    assert.equal((await server.request('PUT', '/v1/files/batch/from-rest.txt', { body: 'over REST' })).status, 201);
+    await waitFor('a file put over REST to show in a directory the mount writes into', async () => (await readFile(mnt('batch/from-rest.txt'), 'utf8').catch(() => '')) === 'over REST', 10_000);
   });
 
   it('a refused chown of a new file is EPERM from chown, and the file still arrives on close, owned by its writer', async () => {
