@@ -32,6 +32,8 @@ export class OpenFile {
    * with this mode. One PUT per new file instead of two.
    */
   private createMode: number | null = null;
+  /** The owner a chown gave it before its upload (by a mount acting as root, which the server never refuses). */
+  private createOwner: { uid?: number; gid?: number } = {};
   /** Replaced by a rename onto its path: its pending writes belong to no name any more. */
   private detached = false;
 
@@ -59,6 +61,18 @@ export class OpenFile {
   deferMode(mode: number): boolean {
     if (this.createMode === null) return false;
     this.createMode = mode;
+    return true;
+  }
+
+  /** The owner given to a file that exists only here so far. */
+  get pendingCreateOwner(): { uid?: number; gid?: number } {
+    return this.createOwner;
+  }
+
+  /** chown of a file not uploaded yet: it is created with this owner, no request of its own. False when it is on the server already. */
+  deferOwner(owner: { uid?: number; gid?: number }): boolean {
+    if (this.createMode === null) return false;
+    this.createOwner = { ...this.createOwner, ...owner };
     return true;
   }
 
@@ -154,12 +168,13 @@ export class OpenFile {
       this.dirty = false;
       let stored: RemoteEntry;
       try {
-        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined, ...owner });
+        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined, ...this.createOwner, ...owner });
       } catch (err) {
         this.dirty = true;
         throw err;
       }
       this.createMode = null;
+      this.createOwner = {};
       this.pendingMtimeMs = undefined;
       this.reader.reset();
       return stored;

@@ -107,6 +107,12 @@ export class CallFsOperations {
   private readonly handles = new Map<number, OpenFile>();
   private readonly openFiles = new Map<string, OpenFile>();
   private nextHandle = 1;
+  /**
+   * Learned from a directory this mount made, which the server gives to the mount's principal: uid 0
+   * may give any file any owner, so its chown of a file not uploaded yet cannot be refused and can
+   * wait for the upload, as chmod does. Until it is known, such a chown uploads at once.
+   */
+  private actsAsRoot = false;
   /** A release kept a spool file whose upload failed (the spool directory must then survive the unmount). */
   keptSpoolFiles = false;
 
@@ -201,9 +207,11 @@ export class CallFsOperations {
 
   /** A file created here and not uploaded yet, as an entry (it exists for the kernel already). */
   private pendingCreate(path: string): RemoteEntry | null {
-    const mode = this.openFiles.get(path)?.pendingCreateMode;
-    if (mode === null || mode === undefined) return null;
-    return { name: nameOf(path), type: 'file', size: 0, mode, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtimeMs: Date.now() };
+    const file = this.openFiles.get(path);
+    const mode = file?.pendingCreateMode;
+    if (!file || mode === null || mode === undefined) return null;
+    const owner = file.pendingCreateOwner;
+    return { name: nameOf(path), type: 'file', size: 0, mode, uid: owner.uid ?? process.getuid?.() ?? 0, gid: owner.gid ?? process.getgid?.() ?? 0, mtimeMs: Date.now() };
   }
 
   /** Uploads a file that exists only here yet, before an operation that needs it on the server. */
@@ -396,6 +404,7 @@ export class CallFsOperations {
     this.writable();
     const pending = this.openFiles.get(path);
     if (pending && pending.pendingCreateMode !== null) {
+      if (this.actsAsRoot && pending.deferOwner(body)) return;
       // A file not on the server yet is created with its owner: one PUT. If the server refuses the
       // owner, nothing is created, chown fails here, and the content still goes up on close.
       try {
@@ -411,7 +420,7 @@ export class CallFsOperations {
   async mkdir(path: string, mode: number): Promise<void> {
     this.writable();
     try {
-      await this.client.mkdir(path, mode);
+      this.actsAsRoot = (await this.client.mkdir(path, mode)).uid === 0;
     } finally {
       this.changed(path);
     }

@@ -270,9 +270,10 @@ export class RestClient {
     await this.drain({ method: 'PUT', url: this.url('/v1/files', path), headers, body: () => Buffer.alloc(0) });
   }
 
-  async mkdir(path: string, mode: number): Promise<void> {
+  /** Creates a directory; returns it as the server made it (owned by the mount's principal). */
+  async mkdir(path: string, mode: number): Promise<RemoteEntry> {
     const headers = { 'x-callfs-mode': (mode & 0o7777).toString(8).padStart(4, '0'), 'content-length': '0' };
-    await this.drain({ method: 'POST', url: this.url('/v1/files', path) + '/', headers, body: () => Buffer.alloc(0) });
+    return remoteEntryOf(await this.json<EntryJson>({ method: 'POST', url: this.url('/v1/files', path) + '/', headers, body: () => Buffer.alloc(0) }));
   }
 
   async remove(path: string): Promise<void> {

@@ -180,6 +180,31 @@ describe('callfs mount: files and directories', () => {
     await waitFor('a file put over REST to show in a directory the mount writes into', async () => (await readFile(mnt('batch/from-rest.txt'), 'utf8').catch(() => '')) === 'over REST', 10_000);
   });
 
+  it('as root, tar\'s order on a new file (write, utimes, chown, chmod) is one PUT: a root mount\'s chown cannot be refused, so it waits for the upload', async () => {
+    // The mount learns that it acts as root from a directory it makes, which the server gives to its principal.
+    await mkdir(mnt('as-root'));
+    const when = new Date('2003-04-05T06:07:08Z');
+    const before = await fileRequests();
+    const fh = await open(mnt('as-root/extracted'), 'w', 0o600);
+    await fh.write('from a tarball');
+    await fh.utimes(when, when);
+    await fh.chown(2345, 6789);
+    await fh.chmod(0o751);
+    const meanwhile = await fh.stat();
+    assert.deepEqual([meanwhile.uid, meanwhile.gid, meanwhile.mode & 0o7777], [2345, 6789, 0o751]);
+    await fh.close();
+    const after = await fileRequests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    assert.deepEqual({ put: delta('PUT 201'), patch: delta('PATCH 200') }, { put: 1, patch: 0 });
+    const head = await restHead('/as-root/extracted');
+    assert.deepEqual(
+      ['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)),
+      ['0751', '2345', '6789'],
+    );
+    assert.equal(await restMtime('/as-root/extracted'), when.getTime());
+    assert.equal((await restBody('/as-root/extracted')).toString(), 'from a tarball');
+  });
+
   it('a refused chown of a new file is EPERM from chown, and the file still arrives on close, owned by its writer', async () => {
     const json = { 'content-type': 'application/json' };
     await server.request('POST', '/v1/files/alice-home/');
