@@ -38,9 +38,9 @@ export interface MountSettings {
 const parentOf = (path: string) => (path.lastIndexOf('/') <= 0 ? '/' : path.slice(0, path.lastIndexOf('/')));
 const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
-/** A directory listed lately is listed again on a lookup if it held at most this many entries… */
-const RELIST_MAX_ENTRIES = 4096;
-/** …and if it was listed within this many cache TTLs. */
+/** A directory this mount writes into is listed again on a lookup if it holds at most this many entries… */
+const RELIST_MAX_ENTRIES = 1024;
+/** …and if the mount wrote into it within this many cache TTLs. */
 const RELIST_WINDOW_TTLS = 10;
 
 /** Puts an entry into a listing in place of the one of the same name, keeping the server's byte order of names. */
@@ -99,11 +99,12 @@ export class CallFsOperations {
   private readonly attrs: TtlCache<RemoteEntry | null>;
   private readonly listings: TtlCache<RemoteEntry[]>;
   /**
-   * Directories listed (or made) here lately that were small: when their listing expires, a name looked
-   * up in them is answered by listing them again, one request per TTL, rather than one request per name
-   * (an untar or a copy into a directory looks up every name it is about to create).
+   * Small directories this mount has made or uploaded files into lately: when their listing expires, a
+   * name looked up in them is answered by listing them again, one request per TTL, rather than one
+   * request per name (an untar or a copy into a directory looks up every name it is about to create).
+   * Only directories being written: a reader's lookups ask about one name each, as a listing costs more.
    */
-  private readonly smallDirs: TtlCache<true>;
+  private readonly writtenDirs: TtlCache<true>;
   private readonly handles = new Map<number, OpenFile>();
   private readonly openFiles = new Map<string, OpenFile>();
   private nextHandle = 1;
@@ -122,7 +123,7 @@ export class CallFsOperations {
   ) {
     this.attrs = new TtlCache(settings.cacheTtlMs);
     this.listings = new TtlCache(settings.cacheTtlMs);
-    this.smallDirs = new TtlCache(settings.cacheTtlMs * RELIST_WINDOW_TTLS, 10_000);
+    this.writtenDirs = new TtlCache(settings.cacheTtlMs * RELIST_WINDOW_TTLS, 10_000);
   }
 
   private writable(): void {
@@ -136,8 +137,17 @@ export class CallFsOperations {
     // The parent's cached listing takes the server's answer (its expiry unchanged, so others' changes
     // still show within the TTL): files written one after another into a directory then find their
     // names free without asking the server each time.
-    const siblings = path === '/' ? undefined : this.listings.get(parentOf(path));
-    if (siblings) placeInListing(siblings, entry);
+    if (path === '/') return;
+    const siblings = this.listings.get(parentOf(path));
+    if (siblings) {
+      placeInListing(siblings, entry);
+      this.wroteInto(parentOf(path), siblings);
+    }
+  }
+
+  private wroteInto(dir: string, listing: RemoteEntry[]): void {
+    if (listing.length <= RELIST_MAX_ENTRIES) this.writtenDirs.set(dir, true);
+    else this.writtenDirs.delete(dir);
   }
 
   /**
@@ -149,14 +159,14 @@ export class CallFsOperations {
     if (tree) {
       this.attrs.deleteTree(path);
       this.listings.deleteTree(path);
-      this.smallDirs.deleteTree(path);
+      this.writtenDirs.deleteTree(path);
     } else {
       this.attrs.delete(path);
       this.listings.delete(path);
-      this.smallDirs.delete(path);
+      this.writtenDirs.delete(path);
     }
     this.listings.delete(parentOf(path));
-    this.smallDirs.delete(parentOf(path));
+    this.writtenDirs.delete(parentOf(path));
   }
 
   private async lookup(path: string): Promise<RemoteEntry | null> {
@@ -182,25 +192,20 @@ export class CallFsOperations {
   /** Lists a directory and caches what it holds. */
   private async listAndCache(path: string): Promise<RemoteEntry[]> {
     const entries = await this.client.list(path);
-    this.cacheListing(path, entries);
+    this.listings.set(path, entries);
+    if (entries.length > RELIST_MAX_ENTRIES) this.writtenDirs.delete(path);
     for (const entry of entries) this.attrs.set(path === '/' ? `/${entry.name}` : `${path}/${entry.name}`, entry);
     return entries;
   }
 
-  private cacheListing(path: string, entries: RemoteEntry[]): void {
-    this.listings.set(path, entries);
-    if (entries.length <= RELIST_MAX_ENTRIES) this.smallDirs.set(path, true);
-    else this.smallDirs.delete(path);
-  }
-
-  /** A fresh listing of a small directory listed here lately (see smallDirs); null for any other. */
+  /** A fresh listing of a small directory this mount writes into (see writtenDirs); null for any other. */
   private async relist(path: string): Promise<RemoteEntry[] | null> {
-    if (!this.smallDirs.get(path)) return null;
+    if (!this.writtenDirs.get(path)) return null;
     try {
       return await this.listAndCache(path);
     } catch {
       // Gone, or no longer a directory: the caller asks about the name itself.
-      this.smallDirs.delete(path);
+      this.writtenDirs.delete(path);
       return null;
     }
   }
@@ -426,7 +431,9 @@ export class CallFsOperations {
     }
     // Made just now, so empty as far as this mount can know for a cache TTL: what is created in it
     // next needs no lookup on the server.
-    this.cacheListing(path, []);
+    const listing: RemoteEntry[] = [];
+    this.listings.set(path, listing);
+    this.wroteInto(path, listing);
   }
 
   async unlink(path: string): Promise<void> {
