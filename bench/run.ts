@@ -84,9 +84,12 @@ async function main(): Promise<void> {
       skipped[c.name] = `failed to start: ${(err as Error).message}`;
       continue;
     }
+    // Named in the report if the server fails there.
+    let phase = 'populating';
     try {
       console.error(`[${c.name}] populating ${settings.propfindEntries} entries …`);
       if (!c.readOnly) await populateCollection(server, settings);
+      phase = 'warming up';
       // Unmeasured pass: the client's and a JIT-compiled server's code paths are warm before the first measured
       // round, as they are in a server that has been up for a while (native servers are unaffected).
       console.error(`[${c.name}] warming up …`);
@@ -94,17 +97,22 @@ async function main(): Promise<void> {
       if (!c.readOnly) await propfind(server, settings);
       for (let round = 1; round <= rounds; round++) {
         console.error(`[${c.name}] round ${round}/${rounds}`);
+        phase = `round ${round}, large file`;
         record(c.name, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
+        phase = `round ${round}, small files`;
         record(c.name, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
+        phase = `round ${round}, PROPFIND`;
         if (!c.readOnly) record(c.name, await propfind(server, settings), server.peakRssKb());
         if (c.name === 'callfs') {
+          phase = `round ${round}, REST`;
           record(c.name, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000), server.peakRssKb());
+          phase = `round ${round}, FUSE`;
           record(c.name, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(dir, 'fuse'), settings), server.peakRssKb());
         }
       }
       peakRss[c.name] = server.peakRssKb();
     } catch (err) {
-      skipped[c.name] = `failed during the run: ${(err as Error).stack ?? err}`;
+      skipped[c.name] = `failed during the run (${phase}): ${(err as Error).stack ?? err}`;
     } finally {
       await server.stop();
     }
