@@ -37,9 +37,9 @@ export async function largeFile(server: BenchServer, s: Settings, canWrite: bool
   const figures: Figure[] = [];
   const mb = s.largeBytes / (1024 * 1024);
   if (canWrite) {
-    // Every server's large PUT, and dd's, starts with no dirty pages left by the workloads before it
-    // (the warm-up writes thousands of small files, some servers without fsync): the disk is
-    // otherwise still busy writing those back, by an amount that differs from server to server.
+    // Every server's write workloads, and dd, start with no dirty pages left by the workloads before
+    // them (the warm-up writes thousands of small files, and some servers write without fsync): the
+    // disk is otherwise still busy writing those back, by an amount that differs from server to server.
     spawnSync('sync');
     const started = performance.now();
     const status = await putStream(agent, t, '/large.bin', s.largeBytes);
@@ -70,6 +70,8 @@ export async function smallFiles(server: BenchServer, s: Settings, canWrite: boo
     const dir = `/small-c${concurrency}`;
     if (canWrite) {
       await mkcol(agent, t, dir);
+      // As before the large PUT: the disk is not still writing back what earlier workloads left dirty.
+      spawnSync('sync');
       const rate = await runConcurrent(s.smallCount, concurrency, async (i) => {
         const r = await request(agent, t, 'PUT', `${dir}/f${i}.bin`, SMALL);
         if (r.status >= 300) throw new Error(`${server.name}: PUT 4 KiB → ${r.status}`);
