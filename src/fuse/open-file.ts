@@ -104,11 +104,11 @@ export class OpenFile {
     if (this.createMode !== null) willTruncateTo = 0;
     this.spooling ??= (async () => {
       const file = path.join(this.spoolDir, `${process.pid}-${++spoolCounter}`);
-      if (this.size > 0 && willTruncateTo !== 0) {
-        await this.client.download(this.path, createWriteStream(file, { mode: 0o600 }));
-      }
-      const handle = await open(file, this.size > 0 && willTruncateTo !== 0 ? 'r+' : 'w+', 0o600);
-      this.size = (await handle.stat()).size;
+      const filled = this.size > 0 && willTruncateTo !== 0;
+      if (filled) await this.client.download(this.path, createWriteStream(file, { mode: 0o600 }));
+      const handle = await open(file, filled ? 'r+' : 'w+', 0o600);
+      // An empty spool (a new file, or one about to be emptied) needs no stat: one request to the thread pool less per file.
+      this.size = filled ? (await handle.stat()).size : 0;
       this.spool = { handle, file };
       return handle;
     })();
