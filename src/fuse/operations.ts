@@ -60,6 +60,7 @@ function placeInListing(listing: RemoteEntry[], entry: RemoteEntry): void {
   }
   listing.splice(low, 0, entry);
 }
+
 const fail = (errno: number, message: string) => new RemoteError(errno, message);
 
 function toStat(entry: RemoteEntry, local: { size: number; mtimeMs: number } | null): FuseStat {

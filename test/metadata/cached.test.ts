@@ -175,7 +175,7 @@ function countingStore(inner: SqliteStore) {
   return { store, asked, reset: () => ((asked.resolved.length = 0), (asked.children.length = 0)) };
 }
 
-test('with applyOwnUpdates a committed create keeps the directory\'s cached paths, with its new record; negative entries, moves and failures still drop', async () => {
+test('with applyOwnUpdates a committed create keeps the directory\'s cached paths, with its new record, and caches what it resolved and created; negative entries, moves and failures still drop', async () => {
   const inner = new SqliteStore(':memory:');
   const { store: counting, asked, reset } = countingStore(inner);
   const store = new CachedMetadataStore(counting, { ttlMs: 600_000, maxEntries: 100, applyOwnUpdates: true });
