@@ -23,6 +23,17 @@ describe('callfs mount: files and directories', () => {
     assert.equal(res.status, 200, `HEAD ${p}`);
     return Date.parse(res.headers.get('x-callfs-mtime')!);
   };
+  /** What the server holds for a file: mode and owner (as its headers give them), mtime and content. */
+  const assertOnServer = async (p: string, expected: { mode: string; uid: string; gid: string; mtimeMs: number; content: string }) => {
+    const head = await restHead(p);
+    assert.deepEqual(
+      ['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)),
+      [expected.mode, expected.uid, expected.gid],
+      p,
+    );
+    assert.equal(await restMtime(p), expected.mtimeMs, p);
+    assert.equal((await restBody(p)).toString(), expected.content, p);
+  };
   const errCode = async (promise: Promise<unknown>) => {
     try {
       await promise;
@@ -152,13 +163,7 @@ describe('callfs mount: files and directories', () => {
       { put: delta('PUT 201'), patch: delta('PATCH 200'), head: delta('HEAD 200'), lookup: delta('HEAD 404') + delta('GET 200 listing') },
       { put: 1, patch: 0, head: 0, lookup: 1 },
     );
-    const head = await restHead('/open-attrs');
-    assert.deepEqual(
-      ['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)),
-      ['0640', '4321', '8765'],
-    );
-    assert.equal(await restMtime('/open-attrs'), when.getTime());
-    assert.equal((await restBody('/open-attrs')).toString(), 'attrs');
+    await assertOnServer('/open-attrs', { mode: '0640', uid: '4321', gid: '8765', mtimeMs: when.getTime(), content: 'attrs' });
   });
 
   it('files created one after another in a directory the mount made are not looked up one by one; a file put there over REST still shows', async () => {
@@ -196,13 +201,7 @@ describe('callfs mount: files and directories', () => {
     const after = await fileRequests();
     const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
     assert.deepEqual({ put: delta('PUT 201'), patch: delta('PATCH 200') }, { put: 1, patch: 0 });
-    const head = await restHead('/as-root/extracted');
-    assert.deepEqual(
-      ['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)),
-      ['0751', '2345', '6789'],
-    );
-    assert.equal(await restMtime('/as-root/extracted'), when.getTime());
-    assert.equal((await restBody('/as-root/extracted')).toString(), 'from a tarball');
+    await assertOnServer('/as-root/extracted', { mode: '0751', uid: '2345', gid: '6789', mtimeMs: when.getTime(), content: 'from a tarball' });
   });
 
   it('a refused chown of a new file is EPERM from chown, and the file still arrives on close, owned by its writer', async () => {
