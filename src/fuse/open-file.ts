@@ -5,6 +5,8 @@ import { ReadAhead } from './read-ahead.js';
 import type { RemoteEntry, RestClient } from './rest-client.js';
 
 let spoolCounter = 0;
+/** Spools up to this size are uploaded from memory. */
+const SMALL_UPLOAD_BYTES = 1024 * 1024;
 
 /**
  * One remote file opened through the mount, shared by all handles open on it,
@@ -163,12 +165,12 @@ export class OpenFile {
   flush(owner?: { uid?: number; gid?: number }): Promise<RemoteEntry | null> {
     return this.exclusive(async () => {
       if (!this.dirty || this.detached) return null;
-      const spool = this.spool ?? { file: '' };
       // Cleared first: a write racing with the upload marks the file dirty again.
       this.dirty = false;
       let stored: RemoteEntry;
       try {
-        stored = await this.client.upload(this.path, spool.file, this.spool ? this.size : 0, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined, ...this.createOwner, ...owner });
+        const content = await this.uploadSource();
+        stored = await this.client.upload(this.path, content, { mtimeMs: this.pendingMtimeMs, mode: this.createMode ?? undefined, ...this.createOwner, ...owner });
       } catch (err) {
         this.dirty = true;
         throw err;
@@ -179,6 +181,18 @@ export class OpenFile {
       this.reader.reset();
       return stored;
     });
+  }
+
+  /**
+   * What an upload sends: a small spool is read whole through its open handle (one read, where a
+   * stream by path would open, read and close it again); a large one is streamed from its file.
+   */
+  private async uploadSource(): Promise<{ file: string; size: number } | Buffer> {
+    if (!this.spool || this.size === 0) return Buffer.alloc(0);
+    if (this.size > SMALL_UPLOAD_BYTES) return { file: this.spool.file, size: this.size };
+    const content = Buffer.allocUnsafe(this.size);
+    const { bytesRead } = await this.spool.handle.read(content, 0, this.size, 0);
+    return content.subarray(0, bytesRead);
   }
 
   /**

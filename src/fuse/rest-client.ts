@@ -252,14 +252,15 @@ export class RestClient {
     await pipeline(res, sink);
   }
 
-  /** Replaces a file with the content of a local file, streamed (PUT is atomic on the server); returns the file as stored. */
-  async upload(path: string, localFile: string, size: number, attrs: { mtimeMs?: number; mode?: number; uid?: number; gid?: number } = {}): Promise<RemoteEntry> {
+  /** Replaces a file with `content`, a buffer or a local file streamed (PUT is atomic on the server); returns the file as stored. */
+  async upload(path: string, content: Buffer | { file: string; size: number }, attrs: { mtimeMs?: number; mode?: number; uid?: number; gid?: number } = {}): Promise<RemoteEntry> {
+    const size = Buffer.isBuffer(content) ? content.length : content.size;
     const headers: Record<string, string> = { 'content-length': String(size), 'content-type': 'application/octet-stream' };
     if (attrs.mtimeMs !== undefined) headers['x-callfs-mtime'] = new Date(attrs.mtimeMs).toISOString();
     if (attrs.mode !== undefined) headers['x-callfs-mode'] = (attrs.mode & 0o7777).toString(8).padStart(4, '0');
     if (attrs.uid !== undefined) headers['x-callfs-uid'] = String(attrs.uid);
     if (attrs.gid !== undefined) headers['x-callfs-gid'] = String(attrs.gid);
-    const body = () => (size === 0 ? Buffer.alloc(0) : createReadStream(localFile, { highWaterMark: 256 * 1024 }));
+    const body = () => (Buffer.isBuffer(content) ? content : createReadStream(content.file, { highWaterMark: 256 * 1024 }));
     return remoteEntryOf(await this.json<EntryJson>({ method: 'PUT', url: this.url('/v1/files', path), headers, body }));
   }
 
