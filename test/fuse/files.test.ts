@@ -179,7 +179,15 @@ describe('callfs mount: files and directories', () => {
     // (cache TTL 1 s), a lookup lists it again: at most once per TTL, not once per name.
     assert.equal(delta('HEAD 404'), 1);
     assert.ok(delta('GET 200 listing') <= Math.ceil(seconds) + 1, `${delta('GET 200 listing')} listings in ${seconds} s`);
-    assert.equal((await readdir(mnt('batch'))).length, 40);
+    // Once the listing has certainly expired (the TTL is 1 s; what is awaited is time itself), the next new
+    // name costs one listing of the directory, not a lookup of the name.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const beforeExpired = await fileRequests();
+    await writeFile(mnt('batch/f40'), 'file 40');
+    const afterExpired = await fileRequests();
+    const expiredDelta = (key: string) => (afterExpired[key] ?? 0) - (beforeExpired[key] ?? 0);
+    assert.deepEqual({ lookup: expiredDelta('HEAD 404'), listing: expiredDelta('GET 200 listing'), put: expiredDelta('PUT 201') }, { lookup: 0, listing: 1, put: 1 });
+    assert.equal((await readdir(mnt('batch'))).length, 41);
     assert.equal(await readFile(mnt('batch/f39'), 'utf8'), 'file 39');
     assert.equal((await server.request('PUT', '/v1/files/batch/from-rest.txt', { body: 'over REST' })).status, 201);
     await waitFor('a file put over REST to show in a directory the mount writes into', async () => (await readFile(mnt('batch/from-rest.txt'), 'utf8').catch(() => '')) === 'over REST', 10_000);
