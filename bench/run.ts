@@ -7,7 +7,7 @@
  * BENCH_PROPFIND_ENTRIES (10000), BENCH_ONLY (comma-separated server names).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fuseWorkloads } from './fuse.js';
@@ -47,6 +47,13 @@ function ensureInstalled(c: Candidate, skipped: Record<string, string>): boolean
   if (r.status === 0 && has(c.binary)) return true;
   skipped[c.name] = `could not install ${c.aptPackage} with apt (exit ${r.status})`;
   return false;
+}
+
+/** The end of a server's error log, for the report of a server that failed. */
+function logTail(file: string | undefined): string {
+  if (!file || !existsSync(file)) return '';
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-20);
+  return lines.length && lines[0] ? `\n  last lines of ${path.basename(file)}:\n    ${lines.join('\n    ')}` : '';
 }
 
 const median = (xs: number[]) => {
@@ -112,7 +119,7 @@ async function main(): Promise<void> {
       }
       peakRss[c.name] = server.peakRssKb();
     } catch (err) {
-      skipped[c.name] = `failed during the run (${phase}): ${(err as Error).stack ?? err}`;
+      skipped[c.name] = `failed during the run (${phase}): ${(err as Error).stack ?? err}${logTail(server.errorLog)}`;
     } finally {
       await server.stop();
     }

@@ -13,6 +13,8 @@ export interface BenchServer {
   docroot: string | null;
   peakRssKb(): number;
   stop(): Promise<void>;
+  /** The server's own error log, quoted in the report if the server fails mid-run. */
+  errorLog?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -129,6 +131,9 @@ StartServers 2
 ServerLimit 16
 ThreadsPerChild 25
 MaxRequestWorkers 400
+# No child is stopped for being idle mid-run: one that exits closes all its keep-alive connections at once.
+MinSpareThreads 25
+MaxSpareThreads 400
 DavLockDB ${dir}/run/DavLock
 DocumentRoot ${docroot}
 <Directory ${docroot}>
@@ -141,7 +146,15 @@ DocumentRoot ${docroot}
   );
   const child = spawn('apache2', ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, APACHE_RUN_DIR: `${dir}/run` } });
   await waitHttp(`http://127.0.0.1:${port}/`, child, 'apache2');
-  return { name: 'apache-mod_dav', dav: `http://127.0.0.1:${port}`, headers: {}, docroot, peakRssKb: () => treePeakRssKb(child.pid!), stop: stopper(child) };
+  return {
+    name: 'apache-mod_dav',
+    dav: `http://127.0.0.1:${port}`,
+    headers: {},
+    docroot,
+    peakRssKb: () => treePeakRssKb(child.pid!),
+    stop: stopper(child),
+    errorLog: `${dir}/error.log`,
+  };
 }
 
 export async function startRclone(dir: string): Promise<BenchServer> {
