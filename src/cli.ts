@@ -39,6 +39,7 @@ program
     }
     const { createServer } = await import('./server.js');
     const server = await createServer(config).catch((err: unknown) => fail(err));
+    await startHeapCeiling((c) => server.logger.debug(c, 'heap over its ceiling: forced a garbage collection'));
     let url: string;
     try {
       url = await server.listen();
@@ -131,6 +132,7 @@ program
   .option('-o, --options <opts>', 'mount options: allow_other, allow_root, default_permissions (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
   .action(async (serverUrl: string, mountpoint: string, options: import('./fuse/command.js').MountCommandOptions) => {
     const { mountCommand } = await import('./fuse/command.js');
+    await startHeapCeiling(() => {});
     await mountCommand(serverUrl, mountpoint, options).catch((err: unknown) => fail(err));
   });
 
@@ -146,5 +148,11 @@ program
       fail(err);
     }
   });
+
+/** For the long-running commands: see heap-ceiling.ts. */
+async function startHeapCeiling(onCollect: (collection: import('./heap-ceiling.js').Collection) => void): Promise<void> {
+  const { HeapCeiling, DEFAULT_HEAP_CEILING } = await import('./heap-ceiling.js');
+  new HeapCeiling(DEFAULT_HEAP_CEILING).start(250, onCollect);
+}
 
 await program.parseAsync(process.argv);
