@@ -5,6 +5,10 @@ import type { Entry } from '../vfs/types.js';
 import { evaluateReadConditions, ifRangeHolds } from './conditional.js';
 import { contentTypeOf } from './entity-headers.js';
 import { parseRange } from './range.js';
+import { sendPositional } from './send-positional.js';
+
+/** Smaller bodies are one or two chunks of a stream: reusing buffers gains nothing there. */
+const POSITIONAL_MIN_BYTES = 1024 * 1024;
 
 /**
  * GET and HEAD of a file, for REST and WebDAV alike: validators, conditional
@@ -20,7 +24,7 @@ export async function serveFile(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const { entry, open } = vfs.openEntry(ctx, file);
+  const { entry, open, openPositional } = vfs.openEntry(ctx, file);
   reply.headers(headersOf(entry));
   reply.header('Accept-Ranges', 'bytes');
   const verdict = evaluateReadConditions(entry, request.headers);
@@ -42,5 +46,12 @@ export async function serveFile(
     reply.header('Content-Range', `bytes ${span.start}-${span.end}/${entry.size}`);
   }
   if (request.method === 'HEAD') return reply.send();
+  if (length >= POSITIONAL_MIN_BYTES) {
+    const reader = await openPositional();
+    if (reader) {
+      await sendPositional(reply, reader, span?.start ?? 0, length);
+      return reply;
+    }
+  }
   return reply.send(await open(span));
 }

@@ -131,6 +131,7 @@ export function instrumentStore(store: MetadataStore, metrics: Metrics): Metadat
 const BACKEND_OPERATIONS: Partial<Record<keyof Backend, string>> = {
   read: 'open',
   readWhole: 'open',
+  openPositional: 'open',
   write: 'create',
   delete: 'delete',
   stat: 'stat',

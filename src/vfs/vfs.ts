@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Backend } from './backends/backend.js';
+import type { Backend, PositionalReader } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
 import type { BlobCache } from './blob-cache.js';
 import { newBlobKey } from './backends/blob-key.js';
@@ -81,6 +81,8 @@ export interface LockRequest {
 export interface OpenedFile {
   entry: Entry;
   open: (range?: ByteRange) => Promise<Readable | Buffer>;
+  /** The same version opened for reads at any offset, or null where its backend only streams (S3, inline, a peer's). */
+  openPositional: () => Promise<PositionalReader | null>;
 }
 
 export interface ReadResult {
@@ -252,7 +254,13 @@ export class Vfs {
   openEntry(ctx: OpContext, entry: Entry): OpenedFile {
     if (entry.type === 'directory') throw new VfsError('IS_A_DIRECTORY', `is a directory: ${entry.path}`, { path: entry.path });
     requireAccess(entry, entry.path, ctx.principal, R);
-    return { entry, open: (range) => this.readContent(entry, range) };
+    return { entry, open: (range) => this.readContent(entry, range), openPositional: () => this.openPositional(entry) };
+  }
+
+  private async openPositional(node: NodeRecord): Promise<PositionalReader | null> {
+    if (node.size === 0 || node.blobKey === null) return null;
+    const reader = this.readerFor(node);
+    return reader.openPositional ? reader.openPositional(node.blobKey) : null;
   }
 
   /** Streams the content of a file node (or a range of it). */

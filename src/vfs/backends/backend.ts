@@ -26,6 +26,13 @@ export interface WriteOptions {
  * resolves only once the blob is durable, and leaves nothing behind when it
  * rejects.
  */
+/** An open blob, read at explicit offsets. */
+export interface PositionalReader {
+  /** Fills `into` from `position` on; returns the bytes read, fewer only at the end of the blob. */
+  read(into: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface Backend {
   /** The kind, as used in metrics labels and conflict bodies: localfs, s3, noop, internalproxy. */
   readonly type: string;
@@ -34,6 +41,12 @@ export interface Backend {
   write(source: Readable, options?: WriteOptions): Promise<StoredBlob>;
   /** Streams the blob, or the inclusive byte range of it. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The blob opened for reads at any offset into the caller's buffers, offered by backends
+   * with files on this node (localfs): a large GET then reuses two buffers instead of
+   * allocating one per chunk.
+   */
+  openPositional?(key: string): Promise<PositionalReader>;
   /** The whole blob as one Buffer, offered by backends whose blobs are small rows (inline): no stream to set up. */
   readWhole?(key: string): Promise<Buffer>;
   /** Size of a blob, or null when it does not exist. */

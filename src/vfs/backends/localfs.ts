@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VfsError } from '../errors.js';
 import type { ByteRange } from '../types.js';
-import type { Backend, BlobInfo, StoredBlob, WriteOptions } from './backend.js';
+import type { Backend, BlobInfo, PositionalReader, StoredBlob, WriteOptions } from './backend.js';
 import { BLOB_KEY_PATTERN, newBlobKey } from './blob-key.js';
 import { FlushBehind } from './flush-behind.js';
 import { SizeGuard } from './size-guard.js';
@@ -72,13 +72,33 @@ export class LocalFsBackend implements Backend {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    const file = this.pathOf(key);
-    const handle = await fs.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    const handle = await this.open(key);
+    // Opening first means a concurrent replace that unlinks the blob cannot cut this read short.
+    return createReadStream(this.pathOf(key), { fd: handle, start: range?.start, end: range?.end, highWaterMark: 512 * 1024, autoClose: true });
+  }
+
+  async openPositional(key: string): Promise<PositionalReader> {
+    const handle = await this.open(key);
+    return {
+      read: async (into, position) => {
+        // FileHandle.read may return fewer bytes than asked before the end: read until full or at the end.
+        let filled = 0;
+        while (filled < into.length) {
+          const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return filled;
+      },
+      close: () => handle.close(),
+    };
+  }
+
+  private open(key: string): Promise<FileHandle> {
+    return fs.open(this.pathOf(key), 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new VfsError('NOT_FOUND', `content of this file is missing from the localfs backend (blob ${key})`);
       throw err;
     });
-    // Opening first means a concurrent replace that unlinks the blob cannot cut this read short.
-    return createReadStream(file, { fd: handle, start: range?.start, end: range?.end, highWaterMark: 512 * 1024, autoClose: true });
   }
 
   async stat(key: string): Promise<BlobInfo | null> {
