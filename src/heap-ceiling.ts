@@ -31,7 +31,7 @@ export const DEFAULT_HEAP_CEILING: HeapCeilingOptions = { floorBytes: 48 * 1024 
  * Why: with Node's defaults, V8 lets the old generation of a busy server grow to
  * about four times what is live before it collects (a 35 MB live heap reached
  * 110 MB in the benchmark, peak RSS 230–250 MB). V8's knobs that keep the heap
- * tight (--optimize-for-size, --heap-growing-percent, --max-old-space-size) also
+ * tight (--optimize-for-size, a low --heap-growing-percent, --max-old-space-size) also
  * count the Buffers of a large transfer against that tight limit, and so ran a
  * full collection for every ~20 MiB moved: a 256 MiB GET then cost three times
  * the CPU, at half the throughput. This ceiling looks at the heap alone, so

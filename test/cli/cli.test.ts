@@ -78,11 +78,12 @@ test('first start with no config: admin key created 0600, printed once, and it w
   }
 });
 
-test('the callfs launcher runs Node with its memory flag (it only takes effect on the command line), and without --optimize-for-size', () => {
+test('the callfs launcher runs Node with its memory flags (they only take effect on the command line), and without --optimize-for-size', () => {
   const probe = spawnSync(path.resolve('bin/callfs.js'), ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--require ./test/helpers/print-exec-argv.cjs' } });
   assert.equal(probe.status, 0, probe.stderr);
   const execArgv = JSON.parse(probe.stderr.trim().split('\n').find((l) => l.startsWith('execArgv '))!.slice('execArgv '.length)) as string[];
   assert.ok(execArgv.includes('--max-semi-space-size=4'), `execArgv: ${execArgv.join(' ')}`);
+  assert.ok(execArgv.includes('--heap-growing-percent=300'), `execArgv: ${execArgv.join(' ')}`);
   // It halved large-transfer throughput (a full collection per ~20 MiB moved).
   assert.ok(!execArgv.includes('--optimize-for-size'), `execArgv: ${execArgv.join(' ')}`);
 });
