@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { FrequencySketch } from './frequency-sketch.js';
 
 /** Cache memory is handed out in blocks of this size: an entry takes whole blocks, not necessarily adjacent. */
 export const BLOCK_BYTES = 1024;
@@ -23,6 +24,13 @@ interface CachedBlob {
  * of megabytes and cost a full collection every few thousand requests. The
  * copies a `get` hands out die young, where a collection is cheap, and a copy
  * may be sent on a socket while its blocks are reused.
+ *
+ * A full cache takes a new blob only if it has been asked for more often lately
+ * than the entry it would push out (TinyLFU admission, counted by a
+ * FrequencySketch). Plain LRU keeps nothing useful when a client reads a set of
+ * files slightly larger than the cache over and over (a sync, a build, a
+ * benchmark): each blob is pushed out just before it is read again. With
+ * admission, most of such a set stays cached and only the rest misses.
  */
 export class BlobCache {
   /** lru-cache: evicting from a plain Map's front slows down as deleted slots pile up there. */
@@ -33,6 +41,7 @@ export class BlobCache {
   private readonly capacityBlocks: number;
   /** lru-cache refuses a larger entry without disposing of it: such a blob must not take blocks at all. */
   private readonly maxEntryBlocks: number;
+  private readonly sketch: FrequencySketch;
 
   constructor(
     maxBytes: number,
@@ -43,6 +52,7 @@ export class BlobCache {
     const itemBlocks = Math.max(1, Math.ceil(maxItemBytes / BLOCK_BYTES));
     this.capacityBlocks = budgetBlocks + itemBlocks;
     this.maxEntryBlocks = Math.min(itemBlocks, budgetBlocks);
+    this.sketch = new FrequencySketch(Math.max(1, budgetBlocks));
     this.entries = budgetBlocks > 0 && maxItemBytes > 0
       ? new LRUCache<string, CachedBlob>({
           maxSize: budgetBlocks,
@@ -57,7 +67,10 @@ export class BlobCache {
   }
 
   get(backend: string, key: string): Buffer | undefined {
-    const blob = this.entries?.get(`${backend}\0${key}`);
+    if (!this.entries) return undefined;
+    const id = `${backend}\0${key}`;
+    this.sketch.increment(id);
+    const blob = this.entries.get(id);
     if (!blob) return undefined;
     const out = Buffer.allocUnsafe(blob.size);
     for (let i = 0; i < blob.blocks.length; i++) {
@@ -73,6 +86,7 @@ export class BlobCache {
     const id = `${backend}\0${key}`;
     const count = Math.ceil(content.length / BLOCK_BYTES);
     if (!this.entries || content.length > this.maxItemBytes || Math.max(1, count) > this.maxEntryBlocks || this.entries.has(id)) return;
+    if (!this.admits(id, Math.max(1, count))) return;
     const blocks = this.takeBlocks(count);
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!;
@@ -90,6 +104,14 @@ export class BlobCache {
   /** Bytes of slab memory allocated so far (they are kept for reuse). */
   get slabBytes(): number {
     return this.slabs.reduce((sum, slab) => sum + slab.length, 0);
+  }
+
+  /** Room to spare, or asked for more often lately than the least recently used entry it would push out. */
+  private admits(id: string, size: number): boolean {
+    const entries = this.entries!;
+    if (entries.calculatedSize + size <= entries.maxSize) return true;
+    const victim = entries.rkeys().next();
+    return victim.done === true || this.sketch.frequency(id) > this.sketch.frequency(victim.value);
   }
 
   private takeBlocks(count: number): Uint32Array {
