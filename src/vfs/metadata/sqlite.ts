@@ -330,6 +330,14 @@ export class SqliteStore implements MetadataStore {
   /** The running drain loop, if any. */
   private draining: Promise<void> | null = null;
   private wal: FileHandle | null = null;
+  /**
+   * The first failed fsync of the write-ahead log. From then on every write is
+   * refused: after a failed fsync the kernel may have dropped those pages, and
+   * a later batch whose own fsync succeeds would sit in the log after frames
+   * that never reached the disk, where crash recovery stops reading. Only a
+   * restart (SQLite recovers what did reach the disk) clears it.
+   */
+  private walFailure: unknown = null;
   private readonly direct: MetadataOps;
   private readonly inTx: MetadataOps;
   /** Checked before every cache hit: a prepared statement, since db.pragma() compiles one per call. */
@@ -411,6 +419,7 @@ export class SqliteStore implements MetadataStore {
    * acknowledged write is as durable as with one COMMIT per transaction.
    */
   transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
+    if (this.walFailure) return Promise.reject(this.notDurable());
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn: fn as (tx: MetadataOps) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) this.draining = this.drain();
@@ -425,11 +434,16 @@ export class SqliteStore implements MetadataStore {
         this.draining = null;
         return;
       }
+      if (this.walFailure) {
+        for (const item of this.pending.splice(0)) item.reject(this.notDurable());
+        continue;
+      }
       // Between batches the gate is released, so queued plain reads get their turn.
       const settle = await this.gate.run(() => this.runBatch(this.pending.splice(0, MAX_BATCH)));
       // Transactions arriving during this fsync form the next batch.
       let syncError: unknown = null;
       if (settle.committed) await this.syncWal().catch((err: unknown) => (syncError = err));
+      if (syncError) this.walFailure ??= syncError;
       settle.finish(syncError);
     }
   }
@@ -483,7 +497,7 @@ export class SqliteStore implements MetadataStore {
       finish: (syncError) => {
         for (const o of outcomes) {
           if (o.ok && !syncError) o.item.resolve(o.value);
-          else o.item.reject(o.ok ? new VfsError('UNAVAILABLE', 'the metadata store could not make the change durable', { retryAfter: 5 }, { cause: syncError }) : o.value);
+          else o.item.reject(o.ok ? this.notDurable() : o.value);
         }
       },
     };
@@ -495,7 +509,17 @@ export class SqliteStore implements MetadataStore {
   }
 
   async ping(): Promise<void> {
+    if (this.walFailure) throw this.notDurable();
     this.db.prepare('SELECT 1').get();
+  }
+
+  private notDurable(): VfsError {
+    return new VfsError(
+      'UNAVAILABLE',
+      'the metadata store could not make a change durable (an fsync of its write-ahead log failed), so it takes no more writes; restart the server, and SQLite recovers what reached the disk',
+      {},
+      { cause: this.walFailure },
+    );
   }
 
   async close(): Promise<void> {
