@@ -1,2 +1,3 @@
-// Preloaded by a test (NODE_OPTIONS=--require) to report the flags a launcher started Node with.
+// Preloaded by a test (NODE_OPTIONS=--require) to report the flags and environment a launcher started Node with.
 process.stderr.write(`execArgv ${JSON.stringify(process.execArgv)}\n`);
+process.stderr.write(`MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? ''}\n`);
