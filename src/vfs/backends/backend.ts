@@ -20,12 +20,6 @@ export interface WriteOptions {
   expectedSize?: number;
 }
 
-/**
- * Content storage addressed by immutable blob keys. A blob is never modified
- * after `write` resolves; a new version of a file is a new blob. `write`
- * resolves only once the blob is durable, and leaves nothing behind when it
- * rejects.
- */
 /** An open blob, read at explicit offsets. */
 export interface PositionalReader {
   /** Fills `into` from `position` on; returns the bytes read, fewer only at the end of the blob. */
@@ -33,6 +27,12 @@ export interface PositionalReader {
   close(): Promise<void>;
 }
 
+/**
+ * Content storage addressed by immutable blob keys. A blob is never modified
+ * after `write` resolves; a new version of a file is a new blob. `write`
+ * resolves only once the blob is durable, and leaves nothing behind when it
+ * rejects.
+ */
 export interface Backend {
   /** The kind, as used in metrics labels and conflict bodies: localfs, s3, noop, internalproxy. */
   readonly type: string;
