@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { isVfsError } from '../../src/vfs/errors.js';
 import { SqliteStore } from '../../src/vfs/metadata/sqlite.js';
 import { metadataStoreContract } from '../contracts/metadata-store.js';
+
+const execFileAsync = promisify(execFile);
 
 metadataStoreContract('sqlite', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
@@ -59,6 +64,66 @@ test('a failed fsync of the write-ahead log fails its batch and every write afte
     assert.equal(failures, 0, 'no fsync was tried for the refused write');
     assert.equal((await store.getLock('durable'))?.token, 'durable', 'reads go on');
   } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dataVersion changes after every commit of another process, and not after this store’s own', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const file = path.join(dir, 'metadata.db');
+  const store = new SqliteStore(file);
+  const writer = fileURLToPath(new URL('../helpers/sqlite-writer.ts', import.meta.url));
+  const lock = (token: string) => {
+    const now = Date.now();
+    return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
+  };
+  try {
+    let version = store.dataVersion();
+    // Looking again with nothing committed anywhere: the same answer.
+    assert.equal(store.dataVersion(), version);
+    for (let round = 0; round < 3; round++) {
+      await store.transaction(async (tx) => tx.insertLock(lock(`own-${round}`)));
+      assert.equal(store.dataVersion(), version, `round ${round}: this store's own commit is not an outside change`);
+      await execFileAsync(process.execPath, ['--import', 'tsx', writer, file, `other-${round}`]);
+      const after = store.dataVersion();
+      assert.notEqual(after, version, `round ${round}: the other process's commit is seen at the next look`);
+      version = after;
+      assert.equal(store.dataVersion(), version);
+    }
+    const tokens = (await store.locksAffecting('/', Date.now(), true)).map((l) => l.token).sort();
+    assert.deepEqual(tokens, ['other-0', 'other-1', 'other-2', 'own-0', 'own-1', 'own-2']);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dataVersion sees a second connection’s commits at once, however they interleave with its own', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const file = path.join(dir, 'metadata.db');
+  const store = new SqliteStore(file);
+  const other = new SqliteStore(file);
+  const lock = (token: string) => {
+    const now = Date.now();
+    return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
+  };
+  try {
+    let version = store.dataVersion();
+    // Enough commits to pass the automatic checkpoint (1,000 pages) and restart the log, which rewrites the index.
+    for (let i = 0; i < 1500; i++) {
+      if (i % 3 === 0) {
+        await store.transaction(async (tx) => tx.insertLock(lock(`own-${i}`)));
+        assert.equal(store.dataVersion(), version, `commit ${i}: own`);
+      } else {
+        await other.transaction(async (tx) => tx.insertLock(lock(`other-${i}`)));
+        const after = store.dataVersion();
+        assert.notEqual(after, version, `commit ${i}: the other connection's`);
+        version = after;
+      }
+    }
+  } finally {
+    await other.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { VfsError } from '../errors.js';
 import { Mutex } from '../locks/mutex.js';
 import type { NodeRecord } from '../types.js';
 import { loadMigrations } from './migrations.js';
+import { WalIndexProbe } from './wal-index-probe.js';
 import { rootNode } from './root.js';
 import type {
   BlobRef,
@@ -342,13 +343,16 @@ export class SqliteStore implements MetadataStore {
   private readonly inTx: MetadataOps;
   /** Checked before every cache hit: a prepared statement, since db.pragma() compiles one per call. */
   private readonly dataVersionQuery: Database.Statement;
+  /** Lets dataVersion skip the pragma while no connection has committed; none when the store is not in WAL mode. */
+  private readonly walIndex: WalIndexProbe | null;
+  private knownDataVersion: number | null = null;
   /** Transaction control, run several times per write: prepared once, since db.exec() compiles on every call. */
   private readonly control: Record<'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback', Database.Statement>;
 
   constructor(private readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    const journalMode = this.db.pragma('journal_mode = WAL', { simple: true });
     // NORMAL: COMMIT does not fsync (that would block the event loop); each batch's
     // WAL is fsynced asynchronously before anyone is told it committed (see drain),
     // and SQLite still syncs around checkpoints, so an acknowledged write survives a power cut.
@@ -360,6 +364,8 @@ export class SqliteStore implements MetadataStore {
     this.direct = this.facade(true);
     this.inTx = this.facade(false);
     this.dataVersionQuery = this.db.prepare('PRAGMA data_version').pluck();
+    // Opened after the migrations, by which time this connection has created the shared-memory file.
+    this.walIndex = journalMode === 'wal' && file !== ':memory:' ? WalIndexProbe.open(file) : null;
     const p = (sql: string) => this.db.prepare(sql);
     this.control = {
       begin: p('BEGIN IMMEDIATE'),
@@ -505,7 +511,10 @@ export class SqliteStore implements MetadataStore {
 
   /** Changes whenever another connection (another process) commits to the database file. */
   dataVersion(): number {
-    return this.dataVersionQuery.get() as number;
+    // The index is looked at before the pragma runs, so a commit that lands between the two shows up as a change next time.
+    if (this.walIndex?.changed() === false && this.knownDataVersion !== null) return this.knownDataVersion;
+    this.knownDataVersion = this.dataVersionQuery.get() as number;
+    return this.knownDataVersion;
   }
 
   async ping(): Promise<void> {
@@ -526,6 +535,7 @@ export class SqliteStore implements MetadataStore {
     while (this.draining) await this.draining;
     await this.gate.run(() => this.db.close());
     await this.wal?.close();
+    this.walIndex?.close();
   }
 
   lookup = (path: string) => this.direct.lookup(path);
