@@ -4,8 +4,9 @@ import type { Invalidation, InvalidationBus } from './invalidation.js';
  * For the embedded SQLite store: the only other writers are separate
  * processes on the same file (`callfs fsck --repair`, a second server by
  * mistake). SQLite's `PRAGMA data_version` changes whenever another
- * connection commits, so checking it before serving a cache hit — a few
- * microseconds, no I/O — is enough to never serve their changes stale.
+ * connection commits, so checking it before serving a cache hit is enough to
+ * never serve their changes stale; the store makes that check cheap (one read
+ * of the WAL index, the pragma only after some connection has committed).
  */
 export class ExternalChangeBus implements InvalidationBus {
   private listener: ((message: Invalidation | null) => void) | null = null;
