@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../test/helpers/free-port.js';
 
 export interface BenchServer {
   name: string;
@@ -15,17 +15,6 @@ export interface BenchServer {
   stop(): Promise<void>;
   /** The server's own error log, quoted in the report if the server fails mid-run. */
   errorLog?: string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitHttp(url: string, child: ChildProcess, what: string): Promise<void> {

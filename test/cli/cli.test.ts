@@ -4,7 +4,7 @@ import { mkdtempSync, statSync, writeFileSync, readFileSync, existsSync } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../helpers/child-server.js';
+import { freePort } from '../helpers/free-port.js';
 import { waitFor } from '../helpers/http.js';
 import { spawn } from 'node:child_process';
 
