@@ -9,8 +9,9 @@ const HEADER_BYTES = 48;
  * at the start of `<db>-shm` (its iChange field counts them), and the kernel's
  * page cache makes SQLite's shared mapping of that file and a plain read agree.
  * `PRAGMA data_version` answers the exact question, but opens a read
- * transaction with several fcntl lock calls: on a small GET it was a tenth of
- * the server's CPU. A false "changed" only costs that pragma.
+ * transaction with two fcntl lock calls: under a small-GET load it took
+ * 10 µs per check against 7 µs for this read. A false "changed" only costs
+ * that pragma.
  */
 export class WalIndexProbe {
   private readonly seen = Buffer.alloc(HEADER_BYTES);
