@@ -12,6 +12,12 @@ import { metadataStoreContract } from '../contracts/metadata-store.js';
 
 const execFileAsync = promisify(execFile);
 
+/** An exclusive lock on `/<token>`: a small write to commit. */
+function lock(token: string) {
+  const now = Date.now();
+  return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
+}
+
 metadataStoreContract('sqlite', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
   return { store: new SqliteStore(path.join(dir, 'metadata.db')), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -40,10 +46,6 @@ test('group commit: a lock added by one transaction of a batch is seen by the tr
 test('a failed fsync of the write-ahead log fails its batch and every write after it, and the store reports unhealthy', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
   const store = new SqliteStore(path.join(dir, 'metadata.db'));
-  const lock = (token: string) => {
-    const now = Date.now();
-    return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
-  };
   try {
     await store.transaction(async (tx) => tx.insertLock(lock('durable')));
     // The log's file handle from now on fails its next fsync with EIO, as a dying disk would, and then succeeds.
@@ -74,10 +76,6 @@ test('dataVersion changes after every commit of another process, and not after t
   const file = path.join(dir, 'metadata.db');
   const store = new SqliteStore(file);
   const writer = fileURLToPath(new URL('../helpers/sqlite-writer.ts', import.meta.url));
-  const lock = (token: string) => {
-    const now = Date.now();
-    return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
-  };
   try {
     let version = store.dataVersion();
     // Looking again with nothing committed anywhere: the same answer.
@@ -104,10 +102,6 @@ test('dataVersion sees a second connection’s commits at once, however they int
   const file = path.join(dir, 'metadata.db');
   const store = new SqliteStore(file);
   const other = new SqliteStore(file);
-  const lock = (token: string) => {
-    const now = Date.now();
-    return { token, path: `/${token}`, depth: 0 as const, scope: 'exclusive' as const, ownerXml: null, principal: 'alice', timeoutSeconds: 60, createdAtMs: now, expiresAtMs: now + 60_000 };
-  };
   try {
     let version = store.dataVersion();
     // Enough commits to pass the automatic checkpoint (1,000 pages) and restart the log, which rewrites the index.
