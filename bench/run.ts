@@ -49,6 +49,23 @@ function ensureInstalled(c: Candidate, skipped: Record<string, string>): boolean
   return false;
 }
 
+/**
+ * The disk itself, for PUT of the large file: `dd` writing as much with one fsync at the end, in the
+ * filesystem the servers use. Returns the figure, or why it could not be taken.
+ */
+function measureDisk(root: string, bytes: number): Figure | string {
+  const mb = bytes / (1024 * 1024);
+  const file = path.join(root, 'disk.bin');
+  // As before each server's large PUT: no dirty pages left over from earlier writes.
+  spawnSync('sync');
+  const started = performance.now();
+  const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'conv=fsync', 'status=none']);
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(file, { force: true });
+  if (dd.status !== 0) return `dd failed: ${dd.stderr.toString().trim()}`;
+  return { workload: `PUT ${mb} MiB`, unit: 'MiB/s', value: mb / seconds };
+}
+
 /** The end of a server's error log, for the report of a server that failed. */
 function logTail(file: string | undefined): string {
   if (!file || !existsSync(file)) return '';
@@ -60,6 +77,12 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/** The median of per-round ratios: each CallFS figure against the disk figure taken just before it. */
+function pairedRatio(mine: number[] | undefined, disk: number[] | undefined): number | null {
+  if (!mine?.length || !disk?.length || mine.length !== disk.length) return null;
+  return median(mine.map((v, i) => v / disk[i]!));
+}
 
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
@@ -104,6 +127,14 @@ async function main(): Promise<void> {
       if (!c.readOnly) await propfind(server, settings);
       for (let round = 1; round <= rounds; round++) {
         console.error(`[${c.name}] round ${round}/${rounds}`);
+        if (c.name === 'callfs' && !skipped.disk) {
+          // The disk's own speed, measured next to the PUT it is compared with: on a shared machine
+          // it drifted from 300 to 1,800 MB/s within minutes, so a figure taken later would not compare.
+          phase = `round ${round}, disk`;
+          const disk = measureDisk(root, settings.largeBytes);
+          if (typeof disk === 'string') skipped.disk = disk;
+          else record(DISK, [disk]);
+        }
         phase = `round ${round}, large file`;
         record(c.name, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
         phase = `round ${round}, small files`;
@@ -123,24 +154,6 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
-  }
-
-  // The disk itself, for PUT of the large file: `dd` writing as much with one fsync at the end,
-  // in the same filesystem the servers used.
-  const mb = settings.largeBytes / (1024 * 1024);
-  for (let round = 1; round <= rounds; round++) {
-    const file = path.join(root, 'disk.bin');
-    // As before each server's large PUT: no dirty pages left over from earlier writes.
-    spawnSync('sync');
-    const started = performance.now();
-    const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'conv=fsync', 'status=none']);
-    const seconds = (performance.now() - started) / 1000;
-    rmSync(file, { force: true });
-    if (dd.status !== 0) {
-      skipped.disk = `dd failed: ${dd.stderr.toString().trim()}`;
-      break;
-    }
-    record(DISK, [{ workload: `PUT ${mb} MiB`, unit: 'MiB/s', value: mb / seconds }]);
   }
 
   // Report: medians; CallFS as a ratio to the best reference (nginx for GET of large files).
@@ -167,8 +180,8 @@ async function main(): Promise<void> {
     const ratio = best !== undefined && mine !== undefined ? (lowerIsBetter ? best / mine : mine / best) : null;
     row.unit = unit;
     row['callfs ÷ best ref'] = ratio === null ? null : Number(ratio.toFixed(2));
-    const disk = medians[DISK];
-    row['callfs ÷ disk'] = disk !== undefined && mine !== undefined ? Number((mine / disk).toFixed(2)) : null;
+    const diskRatio = pairedRatio(samples.get('callfs')?.get(w)?.values, samples.get(DISK)?.get(w)?.values);
+    row['callfs ÷ disk'] = diskRatio === null ? null : Number(diskRatio.toFixed(2));
     rows.push(row);
     (json.workloads as Record<string, unknown>)[w] = {
       unit,
