@@ -14,6 +14,7 @@ import { OrphanSweeper } from './fsck/sweeper.js';
 import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
 import { createLogger } from './observability/logger.js';
+import { lazyChildLoggerFactory } from './observability/lazy-child-logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
 import { sendHttpError } from './rest/errors.js';
@@ -81,6 +82,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     loggerInstance: logger,
     // One access line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLoggerFactory,
     exposeHeadRoutes: false,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -104,10 +106,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-  app.addHook('onRequest', async (request, reply) => {
+  // The two hooks every request runs take a callback: an async hook costs a promise and its settling per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
     const trace = request.headers['x-trace-id'];
     if (typeof trace === 'string' && trace) request.log = request.log.child({ trace_id: trace.slice(0, 128) });
+    done();
   });
   // Label-bound metric children, found once per (method, route, status): prom-client hashes the labels on every call otherwise.
   const boundRequestMetrics = new Map<string, { observe: (seconds: number) => void }>();
@@ -122,7 +126,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }
     return bound;
   };
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     requestMetrics(request.method, route, reply.statusCode).observe(seconds);
@@ -140,6 +144,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       },
       'HTTP request',
     );
+    done();
   });
   app.setNotFoundHandler((request, reply) => sendHttpError(reply, 'ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
 
