@@ -24,6 +24,8 @@ export function normalizePath(raw: string): string {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: byte lengths are counted only when they could exceed a limit.
   if (raw.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) throw invalid(`path is longer than ${MAX_PATH_BYTES} bytes`, raw);
   if (!isWellFormedUtf16(raw)) throw invalid('path is not valid UTF-8', raw);
+  // Most paths arrive normal already (every request's is normalised by its front end and again here).
+  if (isNormal(raw)) return raw;
   const out: string[] = [];
   for (const segment of raw.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -36,6 +38,28 @@ export function normalizePath(raw: string): string {
     out.push(segment);
   }
   return '/' + out.join('/');
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/**
+ * Whether normalizePath would return `raw` unchanged: it starts with `/`, has no
+ * empty, `.` or `..` segment and no trailing slash. One scan, no allocation; a
+ * name long enough that its UTF-8 length must be counted is left to the full path.
+ */
+function isNormal(raw: string): boolean {
+  if (raw.charCodeAt(0) !== SLASH) return false;
+  if (raw.length === 1) return true;
+  let start = 1;
+  for (let i = 1; i <= raw.length; i++) {
+    if (i < raw.length && raw.charCodeAt(i) !== SLASH) continue;
+    const length = i - start;
+    if (length === 0 || length * 3 > MAX_NAME_BYTES) return false;
+    if (raw.charCodeAt(start) === DOT && (length === 1 || (length === 2 && raw.charCodeAt(start + 1) === DOT))) return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 /** Decodes a URL path (percent-encoding) and normalises it; bad escapes are INVALID_PATH. */
@@ -53,6 +77,14 @@ function isWellFormedUtf16(s: string): boolean {
   // Lone surrogates come from a %ED%A0%80-style escape or a broken client;
   // they cannot be stored byte-exact, so they are refused. (String#isWellFormed is ES2024, in Node 20.)
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** How many names a normalised path has: 0 for the root. Counted without splitting: it runs on every lookup. */
+export function depthOf(path: string): number {
+  if (path === '/') return 0;
+  let depth = 0;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) depth++;
+  return depth;
 }
 
 export function parentOf(path: string): string {

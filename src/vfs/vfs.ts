@@ -10,7 +10,7 @@ import { assertLocksHeld, conflictingLock } from './lock-rules.js';
 import type { LockManager } from './locks/lock-manager.js';
 import { withLocks } from './locks/lock-manager.js';
 import type { BlobRef, DeadProperty, LockRecord, MetadataOps, MetadataStore } from './metadata/store.js';
-import { baseName, isWithin, joinPath, normalizePath, parentOf } from './path.js';
+import { baseName, depthOf, isWithin, joinPath, normalizePath, parentOf } from './path.js';
 import { R, W, X, allowed, isOwnerOrRoot, mayChangeGroup, requireAccess } from './permissions.js';
 import type { ByteRange, Entry, NodeRecord, Principal } from './types.js';
 
@@ -165,7 +165,7 @@ export class Vfs {
   private async locate(ops: MetadataOps, ctx: OpContext, rawPath: string): Promise<Located> {
     const path = normalizePath(rawPath);
     const chain = await ops.resolve(path);
-    const depth = path === '/' ? 0 : path.split('/').length - 1;
+    const depth = depthOf(path);
     const found = chain.length === depth + 1;
     // Search permission is needed on each directory that was traversed.
     const traversed = found ? chain.length - 1 : chain.length;

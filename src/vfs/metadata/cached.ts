@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { baseName, joinPath, parentOf } from '../path.js';
+import { baseName, depthOf, joinPath, parentOf } from '../path.js';
 import type { NodeRecord } from '../types.js';
 import type { InvalidationBus } from './invalidation.js';
 import type { MetadataOps, MetadataStore, NewNode, NodePatch } from './store.js';
@@ -66,7 +66,6 @@ function sameRecord(a: NodeRecord, b: NodeRecord): boolean {
   return true;
 }
 
-const segmentCount = (path: string) => (path === '/' ? 0 : path.split('/').length - 1);
 
 /**
  * A per-node cache of path resolutions in front of a MetadataStore: the hot
@@ -142,7 +141,7 @@ export class CachedMetadataStore implements MetadataStore {
       if (slot?.paths.size === 0) this.byId.delete(id);
     }
     const last = ids[ids.length - 1]!;
-    if (ids.length === segmentCount(path) + 1) {
+    if (ids.length === depthOf(path) + 1) {
       if (this.ownPaths.get(last) === path) this.ownPaths.delete(last);
     } else {
       const negative = this.negatives.get(last);
@@ -196,7 +195,7 @@ export class CachedMetadataStore implements MetadataStore {
     });
     const expiresAt = this.now() + this.options.ttlMs;
     const ids = shared.map((node) => node.id);
-    const found = ids.length === segmentCount(path) + 1;
+    const found = ids.length === depthOf(path) + 1;
     const last = ids[ids.length - 1]!;
     if (found) {
       this.ownPaths.set(last, path);
@@ -250,7 +249,7 @@ export class CachedMetadataStore implements MetadataStore {
     if (path === '/') return null;
     const parentPath = parentOf(path);
     const parent = this.entries.peek(parentPath);
-    const depth = segmentCount(parentPath) + 1;
+    const depth = depthOf(parentPath) + 1;
     if (!parent || parent.expiresAt <= this.now() || parent.ids.length !== depth) return null;
     if (!(await this.upToDate()) || this.entries.get(parentPath) !== parent) return null;
     const chain = this.records(parent);
@@ -262,7 +261,7 @@ export class CachedMetadataStore implements MetadataStore {
 
   async lookup(path: string): Promise<NodeRecord | null> {
     const chain = await this.resolve(path);
-    return chain.length === segmentCount(path) + 1 ? chain[chain.length - 1]! : null;
+    return chain.length === depthOf(path) + 1 ? chain[chain.length - 1]! : null;
   }
 
   /**
