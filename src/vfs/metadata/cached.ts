@@ -66,7 +66,6 @@ function sameRecord(a: NodeRecord, b: NodeRecord): boolean {
   return true;
 }
 
-
 /**
  * A per-node cache of path resolutions in front of a MetadataStore: the hot
  * path of every request. Each entry is indexed by the node ids on its chain,
