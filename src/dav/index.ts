@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
-import { authenticateRequest } from '../http/authenticate.js';
+import { authenticationHook } from '../http/authenticate.js';
 import type { Vfs } from '../vfs/vfs.js';
 import type { DavEnv } from './env.js';
 import { sendDavError } from './errors.js';
@@ -69,18 +69,20 @@ export async function davApi(app: FastifyInstance, opts: DavOptions): Promise<vo
     },
   };
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'OPTIONS') return;
-    const principal = await authenticateRequest(opts.auth, request);
-    if (!principal) {
-      return reply
-        .code(401)
-        .header('WWW-Authenticate', 'Basic realm="CallFS"')
-        .type('text/plain; charset=utf-8')
-        .send('authentication required: HTTP Basic with a user name and password, or any name and an API key\n');
-    }
-    request.principal = principal;
-  });
+  app.addHook(
+    'onRequest',
+    authenticationHook(
+      opts.auth,
+      (reply) =>
+        reply
+          .code(401)
+          .header('WWW-Authenticate', 'Basic realm="CallFS"')
+          .type('text/plain; charset=utf-8')
+          .send('authentication required: HTTP Basic with a user name and password, or any name and an API key\n'),
+      // OPTIONS is answered to anyone: clients probe it before they send credentials.
+      (request) => request.method === 'OPTIONS',
+    ),
+  );
   app.setErrorHandler((err, request, reply) => sendDavError(err, request, reply, (p) => paths.hrefOf(p)));
 
   const handlers: Record<string, Handler> = {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
-import { authenticateRequest } from '../http/authenticate.js';
+import { authenticationHook } from '../http/authenticate.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { sendHttpError, sendRestError } from './errors.js';
 import type { LinkService } from '../links/service.js';
@@ -24,14 +24,13 @@ export interface RestOptions {
 /** The /v1 API: Bearer (or Basic) auth on every route, one error table. */
 export async function restApi(app: FastifyInstance, options: RestOptions): Promise<void> {
   const { vfs, auth, externalUrl } = options;
-  app.addHook('onRequest', async (request, reply) => {
-    const principal = await authenticateRequest(auth, request);
-    if (!principal) {
+  app.addHook(
+    'onRequest',
+    authenticationHook(auth, (reply) => {
       reply.header('WWW-Authenticate', 'Bearer realm="callfs"');
-      return sendHttpError(reply, 'UNAUTHORIZED', 'missing or invalid credentials: send Authorization: Bearer <api key>');
-    }
-    request.principal = principal;
-  });
+      sendHttpError(reply, 'UNAUTHORIZED', 'missing or invalid credentials: send Authorization: Bearer <api key>');
+    }),
+  );
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof VfsError && err.code === 'EXISTS' && err.details.instanceId) {
       options.metrics.crossServerOps.inc({ operation: 'conflict_detected', source_instance: vfs.instanceId, target_instance: String(err.details.instanceId) });
