@@ -191,11 +191,13 @@ export interface BuildOptions {
 function cacheMetrics(metrics: Metrics): (event: CacheEvent, size: number) => void {
   const events = new Map<CacheEvent, { inc: () => void }>();
   const size = metrics.cacheSize.labels({ cache_type: 'metadata' });
+  let lastEntries = -1;
   return (event, entries) => {
     let counter = events.get(event);
     if (!counter) events.set(event, (counter = metrics.cacheOps.labels({ operation: event, cache_type: 'metadata' })));
     counter.inc();
-    size.set(entries);
+    // A hit leaves the size as it was, and setting a gauge hashes its labels: set it only when it moved.
+    if (entries !== lastEntries) size.set((lastEntries = entries));
   };
 }
 
