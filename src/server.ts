@@ -113,23 +113,27 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (typeof trace === 'string' && trace) request.log = request.log.child({ trace_id: trace.slice(0, 128) });
     done();
   });
-  // Label-bound metric children, found once per (method, route, status): prom-client hashes the labels on every call otherwise.
-  const boundRequestMetrics = new Map<string, { observe: (seconds: number) => void }>();
+  // Label-bound metric children, found once per (route, method, status). Nested maps: the route and method
+  // strings are the same objects on every request, with their hashes kept, where a joined key is a new string.
+  const boundRequestMetrics = new Map<string, Map<string, Map<number, (seconds: number) => void>>>();
   const requestMetrics = (method: string, route: string, status: number) => {
-    const key = `${method} ${status} ${route}`;
-    let bound = boundRequestMetrics.get(key);
-    if (!bound) {
+    let byMethod = boundRequestMetrics.get(route);
+    if (!byMethod) boundRequestMetrics.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let observe = byStatus.get(status);
+    if (!observe) {
       const count = metrics.httpRequests.labels({ method, path: route, status_code: String(status) });
       const duration = metrics.httpDuration.labels({ method, path: route });
-      bound = { observe: (seconds) => (count.inc(), duration.observe(seconds)) };
-      boundRequestMetrics.set(key, bound);
+      observe = (seconds) => (count.inc(), duration.observe(seconds));
+      byStatus.set(status, observe);
     }
-    return bound;
+    return observe;
   };
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    requestMetrics(request.method, route, reply.statusCode).observe(seconds);
+    requestMetrics(request.method, route, reply.statusCode)(seconds);
     // Skips building the access line's fields when the configured level drops it.
     if (logger.isLevelEnabled('info')) request.log.info(
       {
