@@ -32,6 +32,32 @@ export interface Entry extends NodeRecord {
   path: string;
 }
 
+/**
+ * A node with its path, written out field by field. V8 copies `{ ...node }` quickly, but adding a
+ * field to the copy (`{ ...node, path }`) took it down a slow path: 2.3 µs against 40 ns here, paid
+ * on every stat and for each member of a listing.
+ */
+export function entryAt(node: NodeRecord, path: string): Entry {
+  return {
+    id: node.id,
+    parentId: node.parentId,
+    name: node.name,
+    type: node.type,
+    size: node.size,
+    mode: node.mode,
+    uid: node.uid,
+    gid: node.gid,
+    mtimeMs: node.mtimeMs,
+    ctimeMs: node.ctimeMs,
+    btimeMs: node.btimeMs,
+    etag: node.etag,
+    blobKey: node.blobKey,
+    backend: node.backend,
+    instanceId: node.instanceId,
+    path,
+  };
+}
+
 /** Who is asking. uid 0 bypasses permission checks, as on Unix. */
 export interface Principal {
   name: string;

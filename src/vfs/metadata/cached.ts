@@ -217,7 +217,7 @@ export class CachedMetadataStore implements MetadataStore {
     return shared;
   }
 
-  private async upToDate(): Promise<boolean> {
+  private upToDate(): boolean | Promise<boolean> {
     return this.options.bus ? this.options.bus.upToDate() : true;
   }
 
@@ -226,8 +226,10 @@ export class CachedMetadataStore implements MetadataStore {
     // A hit is served only once this node has applied every change any node has announced; the entry is
     // looked up after that check, since applying those changes may have just removed it.
     const candidate = this.entries.peek(path);
+    let fresh = candidate !== undefined && candidate.expiresAt > this.now() && this.upToDate();
+    if (typeof fresh !== 'boolean') fresh = await fresh;
     // get(), unlike peek(), marks the entry as recently used.
-    const hit = candidate && candidate.expiresAt > this.now() && (await this.upToDate()) ? this.entries.get(path) : undefined;
+    const hit = fresh ? this.entries.get(path) : undefined;
     if (hit && hit.expiresAt > this.now()) {
       if (this.options.renewOnHit) hit.expiresAt = this.now() + this.options.ttlMs;
       this.event('hit');

@@ -28,7 +28,7 @@ export class ExternalChangeBus implements InvalidationBus {
     return true;
   }
 
-  async upToDate(): Promise<boolean> {
+  upToDate(): boolean {
     const current = this.dataVersion();
     if (current !== this.seen) {
       this.seen = current;

@@ -17,8 +17,11 @@ export interface InvalidationBus {
   /** Called for every message from another node, and with `null` when messages may have been lost. */
   subscribe(listener: (message: Invalidation | null) => void): void;
   healthy(): boolean;
-  /** Whether every change announced so far (on any node) has been applied here. One round trip. */
-  upToDate(): Promise<boolean>;
+  /**
+   * Whether every change announced so far (on any node) has been applied here: one round trip for a
+   * cluster's bus, a synchronous answer for the embedded store's, so that a cache hit there awaits nothing.
+   */
+  upToDate(): boolean | Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { NodeRecord } from '../types.js';
-import type { BlobRef, InstanceRecord, LinkRecord, LockRecord, NodePatch } from './store.js';
+import type { BlobRef, InstanceRecord, LinkRecord, LockRecord, NewNode, NodePatch } from './store.js';
 
 /** Column names of the SQL schema (migrations/*), shared by the SQL engines' row mappers. */
 export interface NodeRow {
@@ -98,6 +98,28 @@ export const nodeFromValues = (v: NodeValues): NodeRecord => ({
   blobKey: v[12],
   backend: v[13],
   instanceId: v[14],
+});
+
+/**
+ * The record of a node just inserted, in the same field order as nodeFromValues: records of one shape
+ * keep property reads on the hot path monomorphic (a spread with the id added last made another).
+ */
+export const nodeFromNew = (id: number, n: NewNode): NodeRecord => ({
+  id,
+  parentId: n.parentId,
+  name: n.name,
+  type: n.type,
+  size: n.size,
+  mode: n.mode,
+  uid: n.uid,
+  gid: n.gid,
+  mtimeMs: n.mtimeMs,
+  ctimeMs: n.ctimeMs,
+  btimeMs: n.btimeMs,
+  etag: n.etag,
+  blobKey: n.blobKey,
+  backend: n.backend,
+  instanceId: n.instanceId,
 });
 
 export const toLock = (r: LockRow): LockRecord => ({

@@ -23,7 +23,7 @@ import type {
 } from './store.js';
 import { ROOT_ID } from './store.js';
 import { lockAncestors, descendantRange } from './lock-paths.js';
-import { NODE_COLUMNS, PATCH_COLUMNS, nodeFromValues, toBlobRef, toInstance, toLink, toLock, type BlobRow, type InstanceRow, type LinkRow, type LockRow, type NodeValues } from './rows.js';
+import { NODE_COLUMNS, PATCH_COLUMNS, nodeFromNew, nodeFromValues, toBlobRef, toInstance, toLink, toLock, type BlobRow, type InstanceRow, type LinkRow, type LockRow, type NodeValues } from './rows.js';
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -138,7 +138,7 @@ class SqliteEngine {
   insert(node: NewNode): NodeRecord {
     try {
       const info = this.s.insert.run(node);
-      return { ...node, id: Number(info.lastInsertRowid) };
+      return nodeFromNew(Number(info.lastInsertRowid), node);
     } catch (err) {
       if (isUniqueViolation(err)) throw new VfsError('EXISTS', `already exists: ${node.name}`);
       throw err;
