@@ -229,7 +229,10 @@ export class Vfs {
 
   private async *walkBelow(ctx: OpContext, dirPath: string, depth: number, maxDepth: number): AsyncGenerator<Entry & { depth: number }> {
     for await (const entry of this.iterate(ctx, dirPath)) {
-      yield { ...entry, depth: depth + 1 };
+      // The listing's entry is this walk's own: given its depth in place, not copied (see entryAt).
+      const member = entry as Entry & { depth: number };
+      member.depth = depth + 1;
+      yield member;
       if (entry.type === 'directory' && depth + 1 < maxDepth && allowed(entry, ctx.principal, R | X)) {
         yield* this.walkBelow(ctx, entry.path, depth + 1, maxDepth);
       }
