@@ -195,10 +195,15 @@ export class Vfs {
   async list(ctx: OpContext, path: string, page: { after?: string; limit?: number } = {}): Promise<{ dir: Entry; entries: Entry[] }> {
     const loc = await this.existing(this.store, ctx, path);
     const dir = loc.target;
-    if (dir.type !== 'directory') throw new VfsError('NOT_A_DIRECTORY', `not a directory: ${loc.path}`);
-    requireAccess(dir, loc.path, ctx.principal, R | X);
+    this.requireListable(ctx, dir, loc.path);
     const rows = await this.store.children(dir.id, page);
     return { dir: entryAt(dir, loc.path), entries: rows.map((r) => entryAt(r, joinPath(loc.path, r.name))) };
+  }
+
+  /** What listing a directory requires of it and of the principal, for a caller that needs no members (HEAD). */
+  requireListable(ctx: OpContext, dir: NodeRecord, path: string): void {
+    if (dir.type !== 'directory') throw new VfsError('NOT_A_DIRECTORY', `not a directory: ${path}`);
+    requireAccess(dir, path, ctx.principal, R | X);
   }
 
   /** Every entry of a directory, fetched in batches so memory stays flat for huge directories. */

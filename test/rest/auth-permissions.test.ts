@@ -61,6 +61,9 @@ describe('REST authentication and Unix permissions', () => {
     assert.equal((await t.request('GET', '/v1/files/home/alice/secret.txt', { key: bob })).status, 403);
     await t.request('PATCH', '/v1/files/home/alice', { key: alice, headers: json, body: JSON.stringify({ mode: '0700' }) });
     assert.equal((await t.request('GET', '/v1/files/home/alice/', { key: bob })).status, 403);
+    // A HEAD of the directory (a mount's stat) is refused as its listing is, and allowed to its owner.
+    assert.equal((await t.request('HEAD', '/v1/files/home/alice', { key: bob })).status, 403);
+    assert.equal((await t.request('HEAD', '/v1/files/home/alice', { key: alice })).status, 200);
     assert.equal((await t.request('GET', '/v1/files/home/alice/public.txt', { key: bob })).status, 403);
     assert.equal((await t.request('GET', '/v1/files/home/alice/public.txt', { key: alice })).status, 200);
     // Root bypasses permissions.

@@ -12,7 +12,9 @@ export async function getHead(env: DavEnv, request: FastifyRequest, reply: Fasti
   const ctx = await prepare(env, request);
   const entry = await env.vfs.stat(ctx, ctx.path);
   if (entry.type === 'file') return serveFile(env.vfs, ctx, entry, validatorHeaders, request, reply);
-  await env.vfs.list(ctx, entry.path, { limit: 1 });
+  // As for REST: a HEAD is refused as a GET would be, without a query of the members it does not send.
+  if (request.method === 'HEAD') env.vfs.requireListable(ctx, entry, entry.path);
+  else await env.vfs.list(ctx, entry.path, { limit: 1 });
   reply.headers(validatorHeaders(entry)).type('text/html; charset=utf-8');
   if (request.method === 'HEAD') return reply.send();
   return reply.send(Readable.from(index(env, entry, env.vfs.iterate(ctx, entry.path))));

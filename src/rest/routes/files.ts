@@ -50,8 +50,10 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
       return serveFile(vfs, ctx, entry, (e) => entityHeaders(e, vfs.instanceId), request, reply);
     }
     reply.headers(entityHeaders(entry, vfs.instanceId));
-    // Fail before the first byte if the directory cannot be listed.
-    await vfs.list(ctx, path, { limit: 1 });
+    // Fail before the first byte if the directory cannot be listed. A HEAD (the mount's stat of a
+    // directory) sends no members, so it is not worth a query of them.
+    if (request.method === 'HEAD') vfs.requireListable(ctx, entry, entry.path);
+    else await vfs.list(ctx, path, { limit: 1 });
     reply.type('application/json; charset=utf-8');
     if (request.method === 'HEAD') return reply.send();
     return reply.send(listingStream(vfs.pages(ctx, path)));
