@@ -186,7 +186,24 @@ export class CallFsOperations {
         this.attrs.set(path, null);
         return null;
       }
+      if (err instanceof RemoteError && err.errno === ERRNO.EACCES && path !== '/') {
+        const listed = await this.fromParentListing(path);
+        if (listed) return listed;
+      }
       throw err;
+    }
+  }
+
+  /**
+   * A directory this user may not list answers its HEAD with 403, as its GET would; but stat(2) of it
+   * only needs search permission on its parent, so its attributes come from the parent's listing.
+   */
+  private async fromParentListing(path: string): Promise<RemoteEntry | null> {
+    try {
+      const siblings = await this.listAndCache(parentOf(path));
+      return siblings.find((e) => e.name === nameOf(path)) ?? null;
+    } catch {
+      return null;
     }
   }
 

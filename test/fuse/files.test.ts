@@ -235,6 +235,21 @@ describe('callfs mount: files and directories', () => {
     }
   });
 
+  it("another user's private directory can be stat'ed, as on a local disk, but not listed", async () => {
+    const json = { 'content-type': 'application/json' };
+    await server.request('POST', '/v1/files/alice-private/');
+    await server.request('PATCH', '/v1/files/alice-private', { headers: json, body: JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode: '0700' }) });
+    const asBob = await startMount(server.url, ['--cache-ttl', '1'], { apiKey: BOB.api_keys[0] });
+    try {
+      const dir = path.join(asBob.mountpoint, 'alice-private');
+      const attrs = await stat(dir);
+      assert.deepEqual([attrs.isDirectory(), attrs.mode & 0o7777, attrs.uid], [true, 0o700, ALICE.uid]);
+      assert.equal(await errCode(readdir(dir)), 'EACCES');
+    } finally {
+      await asBob.stop();
+    }
+  });
+
   it('makes mkdir, rename, chmod, chown and rmdir visible over REST at once', async () => {
     await sh(`mkdir ${mnt('d')} && mkdir -m 0750 ${mnt('d/sub')}`);
     assert.equal((await restHead('/d/sub')).headers.get('x-callfs-type'), 'directory');
