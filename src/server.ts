@@ -1,5 +1,4 @@
 import './fastify-types.js';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -13,6 +12,7 @@ import type { Config } from './config/schema.js';
 import { OrphanSweeper } from './fsck/sweeper.js';
 import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
+import { requestIdGenerator } from './http/request-id.js';
 import { createLogger } from './observability/logger.js';
 import { lazyChildLoggerFactory } from './observability/lazy-child-logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -85,7 +85,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     childLoggerFactory: lazyChildLoggerFactory,
     exposeHeadRoutes: false,
     requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    genReqId: requestIdGenerator(),
     requestTimeout: config.server.request_timeout * 1000,
     keepAliveTimeout: config.server.keep_alive_timeout * 1000,
     // Paths are decoded and checked by the VFS normaliser, not the router.
