@@ -5,17 +5,21 @@ import { DavStatusError } from './errors.js';
 
 /** How URLs under the WebDAV prefix map to tree paths and back. */
 export class DavPaths {
+  /** The prefix without its trailing slash: `/dav`, which is the root too. */
+  private readonly base: string;
+
   /** e.g. `/dav/` */
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string) {
+    this.base = prefix.slice(0, -1);
+  }
 
   /** The tree path a request URI addresses; `/dav` alone is the root. */
   pathOf(rawUrl: string): string {
     if (rawUrl.includes('#')) throw new DavStatusError(400, 'a Request-URI may not contain a fragment');
     const q = rawUrl.indexOf('?');
     const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const base = this.prefix.slice(0, -1);
-    if (pathname !== base && !pathname.startsWith(this.prefix)) throw new VfsError('NOT_FOUND', `${pathname} is outside ${this.prefix}`);
-    return normalizeUrlPath(pathname.slice(base.length) || '/');
+    if (pathname !== this.base && !pathname.startsWith(this.prefix)) throw new VfsError('NOT_FOUND', `${pathname} is outside ${this.prefix}`);
+    return normalizeUrlPath(pathname.slice(this.base.length) || '/');
   }
 
   /** The href of a tree path; collections end in `/`. */

@@ -64,9 +64,10 @@ function isNormal(raw: string): boolean {
 
 /** Decodes a URL path (percent-encoding) and normalises it; bad escapes are INVALID_PATH. */
 export function normalizeUrlPath(encoded: string): string {
-  let decoded: string;
+  let decoded = encoded;
   try {
-    decoded = decodeURIComponent(encoded);
+    // Most request paths have nothing escaped; decodeURIComponent is a call into the runtime even then.
+    if (encoded.includes('%')) decoded = decodeURIComponent(encoded);
   } catch {
     throw invalid('path has a malformed percent-escape or is not UTF-8', encoded);
   }
