@@ -216,10 +216,15 @@ describe('callfs mount: files and directories', () => {
     await assertOnServer('/as-root/extracted', { mode: '0751', uid: '2345', gid: '6789', mtimeMs: when.getTime(), content: 'from a tarball' });
   });
 
+  /** A directory at the root, made over REST and given to Alice with `mode`. */
+  const aliceDirectory = async (name: string, mode: string) => {
+    await server.request('POST', `/v1/files/${name}/`);
+    const body = JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode });
+    await server.request('PATCH', `/v1/files/${name}`, { headers: { 'content-type': 'application/json' }, body });
+  };
+
   it('a refused chown of a new file is EPERM from chown, and the file still arrives on close, owned by its writer', async () => {
-    const json = { 'content-type': 'application/json' };
-    await server.request('POST', '/v1/files/alice-home/');
-    await server.request('PATCH', '/v1/files/alice-home', { headers: json, body: JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode: '0755' }) });
+    await aliceDirectory('alice-home', '0755');
     const asAlice = await startMount(server.url, ['--cache-ttl', '1'], { apiKey: ALICE.api_keys[0] });
     try {
       const fh = await open(path.join(asAlice.mountpoint, 'alice-home/given-away'), 'w');
@@ -236,9 +241,7 @@ describe('callfs mount: files and directories', () => {
   });
 
   it("another user's private directory can be stat'ed, as on a local disk, but not listed", async () => {
-    const json = { 'content-type': 'application/json' };
-    await server.request('POST', '/v1/files/alice-private/');
-    await server.request('PATCH', '/v1/files/alice-private', { headers: json, body: JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode: '0700' }) });
+    await aliceDirectory('alice-private', '0700');
     const asBob = await startMount(server.url, ['--cache-ttl', '1'], { apiKey: BOB.api_keys[0] });
     try {
       const dir = path.join(asBob.mountpoint, 'alice-private');
