@@ -195,8 +195,9 @@ export class CallFsOperations {
   }
 
   /**
-   * A directory this user may not list answers its HEAD with 403, as its GET would; but stat(2) of it
-   * only needs search permission on its parent, so its attributes come from the parent's listing.
+   * A directory this user may not list, or a file they may not read, answers its HEAD with 403, as its
+   * GET would; but stat(2) of it only needs search permission on its parent, so its attributes come
+   * from the parent's listing.
    */
   private async fromParentListing(path: string): Promise<RemoteEntry | null> {
     try {

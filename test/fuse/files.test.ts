@@ -240,14 +240,22 @@ describe('callfs mount: files and directories', () => {
     }
   });
 
-  it("another user's private directory can be stat'ed, as on a local disk, but not listed", async () => {
+  it("another user's private directory and file can be stat'ed, as on a local disk, but not listed or read", async () => {
     await aliceDirectory('alice-private', '0700');
-    const asBob = await startMount(server.url, ['--cache-ttl', '1'], { apiKey: BOB.api_keys[0] });
+    await server.request('PUT', '/v1/files/alice-secret.txt', { body: 'secret' });
+    const body = JSON.stringify({ uid: ALICE.uid, gid: ALICE.gid, mode: '0600' });
+    await server.request('PATCH', '/v1/files/alice-secret.txt', { headers: { 'content-type': 'application/json' }, body });
+    // Nothing cached: every stat asks the server, rather than finding a listing of "/" made meanwhile.
+    const asBob = await startMount(server.url, ['--cache-ttl', '0'], { apiKey: BOB.api_keys[0] });
     try {
       const dir = path.join(asBob.mountpoint, 'alice-private');
       const attrs = await stat(dir);
       assert.deepEqual([attrs.isDirectory(), attrs.mode & 0o7777, attrs.uid], [true, 0o700, ALICE.uid]);
       assert.equal(await errCode(readdir(dir)), 'EACCES');
+      const file = path.join(asBob.mountpoint, 'alice-secret.txt');
+      const fileAttrs = await stat(file);
+      assert.deepEqual([fileAttrs.isFile(), fileAttrs.mode & 0o7777, fileAttrs.uid, fileAttrs.size], [true, 0o600, ALICE.uid, 6]);
+      assert.equal(await errCode(readFile(file)), 'EACCES');
     } finally {
       await asBob.stop();
     }
