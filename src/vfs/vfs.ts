@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Backend, PositionalReader } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
 import type { BlobCache } from './blob-cache.js';
-import { newBlobKey } from './backends/blob-key.js';
+import { newInlineBlobKey } from './backends/blob-key.js';
 import { readSmall } from './backends/inline.js';
 import { newEtag } from './etag.js';
 import { VfsError, notFound } from './errors.js';
@@ -491,7 +491,7 @@ export class Vfs {
       options.expectedSize === 0
         ? await drainEmpty(body)
         : inline
-          ? await readSmall(body, this.inlineMaxBytes, options).then((data) => ({ key: newBlobKey(), size: data.length, inlineData: data }))
+          ? await readSmall(body, this.inlineMaxBytes, options).then((data) => ({ key: newInlineBlobKey(), size: data.length, inlineData: data }))
           : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
     let result: { entry: Entry; created: boolean; old: BlobRef | null };
     try {

@@ -3,7 +3,7 @@ import { VfsError } from '../errors.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { ByteRange } from '../types.js';
 import type { Backend, BlobInfo, StoredBlob, WriteOptions } from './backend.js';
-import { newBlobKey } from './blob-key.js';
+import { newInlineBlobKey } from './blob-key.js';
 
 /**
  * Small blobs stored as rows of the metadata store. The VFS writes them in
@@ -24,7 +24,7 @@ export class InlineBackend implements Backend {
 
   async write(source: Readable, options: WriteOptions = {}): Promise<StoredBlob> {
     const data = await readSmall(source, this.maxBytes, options);
-    const key = newBlobKey();
+    const key = newInlineBlobKey();
     await this.store.putInlineBlob(key, data);
     return { key, size: data.length };
   }
@@ -52,7 +52,7 @@ export class InlineBackend implements Backend {
   async copy(key: string): Promise<StoredBlob> {
     const data = await this.store.getInlineBlob(key);
     if (!data) throw new VfsError('NOT_FOUND', `inline blob ${key} is missing`);
-    const target = newBlobKey();
+    const target = newInlineBlobKey();
     await this.store.putInlineBlob(target, data);
     return { key: target, size: data.length };
   }
