@@ -510,7 +510,7 @@ export class Vfs {
               ? { nodeId: target.id, backend: target.backend, blobKey: target.blobKey, size: target.size, instanceId: target.instanceId }
               : null;
             const updated = await tx.update(target.id, { ...content, ...options.owner, mtimeMs, ctimeMs: now });
-            return { entry: entryAt(updated, path), created: false, old };
+            return { entry: entryAt(updated, path), created: false, old: old && ((await this.dropInlineBlobs(tx, [old]))[0] ?? null) };
           }
           const parent = loc.parent ?? (await this.mkdirs(tx, ctx, parentOf(path), now));
           const node = await this.insertNode(tx, ctx, parent, path, 'file', { mode: options.mode ?? DEFAULT_FILE_MODE, now, mtimeMs, content, owner: options.owner });
@@ -624,7 +624,7 @@ export class Vfs {
           if (!options.recursive) throw new VfsError('NOT_EMPTY', `directory not empty: ${path}`, { path });
           await this.requireTreeWritable(tx, ctx, node, path);
         }
-        const blobs = await tx.removeTree(node.id);
+        const blobs = await this.dropInlineBlobs(tx, await tx.removeTree(node.id));
         await tx.deleteLocksUnder(path);
         await this.touchDir(tx, loc.parent!.id, this.now());
         return { entry: entryAt(node, path), blobs };
@@ -645,6 +645,26 @@ export class Vfs {
         if (child.type === 'directory') stack.push([child, joinPath(nodePath, child.name)]);
       }
     }
+  }
+
+  /**
+   * Deletes the blobs kept in the metadata store in the transaction that drops their last reference: no write
+   * of its own after the commit (one per file, for a tree), and none left behind should the process stop in
+   * between. Returns the other blobs, which leave their backends once the transaction has committed.
+   */
+  private async dropInlineBlobs(tx: MetadataOps, blobs: readonly BlobRef[]): Promise<BlobRef[]> {
+    const elsewhere: BlobRef[] = [];
+    for (const blob of blobs) {
+      // A backend no longer configured is not an error here: discardBlobs reports it once the change has committed.
+      if (!this.backends.has(blob.backend) || this.backends.byName(blob.backend).type !== 'inline') {
+        elsewhere.push(blob);
+        continue;
+      }
+      await tx.deleteInlineBlob(blob.blobKey);
+      // Keys are never reused: dropping the copy in memory now is safe even if the transaction rolls back.
+      this.blobCache?.delete(blob.backend, blob.blobKey);
+    }
+    return elsewhere;
   }
 
   private async discardBlobs(blobs: readonly BlobRef[]): Promise<void> {
@@ -695,7 +715,7 @@ export class Vfs {
         if (to.target) {
           requireAccess(to.parent!, parentOf(dst), ctx.principal, W | X);
           if (to.target.type === 'directory' && (await tx.hasChildren(to.target.id))) await this.requireTreeWritable(tx, ctx, to.target, dst);
-          blobs = await tx.removeTree(to.target.id);
+          blobs = await this.dropInlineBlobs(tx, await tx.removeTree(to.target.id));
           await tx.deleteLocksUnder(dst);
         } else {
           if (!parent) {
@@ -714,7 +734,8 @@ export class Vfs {
           if (current?.blobKey !== r.old.blobKey) throw new VfsError('BUSY', `a file under ${src} changed while its content was being moved; retry`, { path: src, retryAfter: 1 });
           await tx.update(r.old.nodeId, r.content);
         }
-        return { entry: entryAt(moved, dst), replaced: to.target !== null, blobs: [...blobs, ...relocations.map((r) => r.old)] };
+        const relocated = await this.dropInlineBlobs(tx, relocations.map((r) => r.old));
+        return { entry: entryAt(moved, dst), replaced: to.target !== null, blobs: [...blobs, ...relocated] };
       }),
     ).catch(async (err: unknown) => {
       await this.discardBlobs(relocations.map((r) => r.copy));
@@ -800,7 +821,7 @@ export class Vfs {
           let parent = to.parent;
           if (to.target) {
             requireAccess(to.parent!, parentOf(dst), ctx.principal, W | X);
-            blobs = await tx.removeTree(to.target.id);
+            blobs = await this.dropInlineBlobs(tx, await tx.removeTree(to.target.id));
             await tx.deleteLocksUnder(dst);
           } else if (!parent) {
             if (!options.parents) this.requireParent(to);
@@ -822,7 +843,7 @@ export class Vfs {
             if (created.type === 'directory') ids.set(target, created);
             top ??= created;
           }
-          return { entry: { ...top!, path: dst }, replaced: to.target !== null, blobs };
+          return { entry: entryAt(top!, dst), replaced: to.target !== null, blobs };
         }),
       );
       await this.discardBlobs(result.blobs);

@@ -56,6 +56,35 @@ describe('small files live inline in the metadata store', () => {
     assert.equal((await inlineKeys(t)).length, before - 1);
   });
 
+  test('replacing or deleting drops the old inline blobs in the transaction that drops their files', async () => {
+    const store = t.server.vfs.store;
+    const before = await inlineKeys(t);
+    const deleteOutside = store.deleteInlineBlob;
+    let deletedOutside = 0;
+    store.deleteInlineBlob = (key) => (deletedOutside++, deleteOutside.call(store, key));
+    try {
+      await t.request('PUT', '/v1/files/tree/one.txt?parents=true', { body: 'one' });
+      await t.request('PUT', '/v1/files/tree/two.txt', { body: 'two' });
+      await t.request('PUT', '/v1/files/tree/one.txt', { body: 'one, again' });
+      await t.request('PUT', '/v1/files/kept.txt', { body: 'kept' });
+      const live = async () => {
+        const keys: string[] = [];
+        for (const p of ['/tree/one.txt', '/tree/two.txt', '/kept.txt']) {
+          const node = await store.lookup(p);
+          if (node?.blobKey) keys.push(node.blobKey);
+        }
+        return keys.sort();
+      };
+      assert.deepEqual((await inlineKeys(t)).filter((k) => !before.includes(k)).sort(), await live());
+      assert.equal((await t.request('DELETE', '/v1/files/tree?recursive=true')).status, 204);
+      assert.deepEqual((await inlineKeys(t)).filter((k) => !before.includes(k)).sort(), await live());
+      // No separate write after each commit: nothing was left for one.
+      assert.equal(deletedOutside, 0);
+    } finally {
+      store.deleteInlineBlob = deleteOutside;
+    }
+  });
+
   test('bodies over the limit, or without a declared length, go to the backend', async () => {
     await t.request('PUT', '/v1/files/big.bin', { body: Buffer.alloc(4097, 1) });
     assert.equal(blobFiles(t.dataDir), 1);
