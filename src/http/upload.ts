@@ -15,8 +15,13 @@ export function declaredLength(request: FastifyRequest): number | undefined {
   return value;
 }
 
-/** Aborted when the client goes away before its body is complete. */
-export function abortSignalOf(request: FastifyRequest): AbortSignal {
+/**
+ * Aborted when the client goes away before its body is complete. None when the whole body has
+ * already arrived (a small upload often comes in the packets of its headers): nothing is left to
+ * abort then, and an AbortController per request showed among the largest costs of a small PUT.
+ */
+export function abortSignalOf(request: FastifyRequest): AbortSignal | undefined {
+  if (request.raw.complete) return undefined;
   const controller = new AbortController();
   request.raw.once('close', () => {
     if (!request.raw.complete) controller.abort(new VfsError('ABORTED', 'the client closed the connection before the body was complete'));
