@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: CallFS against Apache mod_dav, rclone serve webdav and nginx
- * (static GET only) on loopback, same workloads, several rounds; medians and
- * ratios to the best reference measured in the same run.
+ * (static GET only) on loopback, same workloads, several rounds (each round runs
+ * every server in turn); medians, and the median of CallFS's per-round ratios to
+ * the best reference of the same round.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_LARGE_MB (1024), BENCH_SMALL_COUNT (5000),
  * BENCH_PROPFIND_ENTRIES (10000), BENCH_ONLY (comma-separated server names).
@@ -78,10 +79,39 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** The median of per-round ratios: each CallFS figure against the disk figure taken just before it. */
-function pairedRatio(mine: number[] | undefined, disk: number[] | undefined): number | null {
-  if (!mine?.length || !disk?.length || mine.length !== disk.length) return null;
-  return median(mine.map((v, i) => v / disk[i]!));
+interface Samples {
+  unit: string;
+  lowerIsBetter: boolean;
+  values: number[];
+  /** The round each value was taken in. */
+  rounds: number[];
+}
+
+interface Running {
+  candidate: Candidate;
+  server: BenchServer;
+  dir: string;
+  /** Named in the report if the server fails there. */
+  phase: string;
+}
+
+/**
+ * The median over the rounds of CallFS's figure against the best of the others' figures taken in the
+ * same round (the references', or the disk's), oriented so that above 1 means CallFS did better.
+ */
+function roundRatio(mine: Samples | undefined, others: Array<Samples | undefined>, lowerIsBetter: boolean): number | null {
+  if (!mine) return null;
+  const ratios: number[] = [];
+  mine.rounds.forEach((round, i) => {
+    const theirs = others.flatMap((o) => {
+      const j = o ? o.rounds.indexOf(round) : -1;
+      return j >= 0 ? [o!.values[j]!] : [];
+    });
+    if (theirs.length === 0) return;
+    const best = lowerIsBetter ? Math.min(...theirs) : Math.max(...theirs);
+    ratios.push(lowerIsBetter ? best / mine.values[i]! : mine.values[i]! / best);
+  });
+  return ratios.length ? median(ratios) : null;
 }
 
 async function main(): Promise<void> {
@@ -89,19 +119,29 @@ async function main(): Promise<void> {
   if (build.status !== 0) throw new Error('npm run build failed');
   const root = mkdtempSync(path.join(tmpdir(), 'callfs-bench-'));
   const skipped: Record<string, string> = {};
-  const samples = new Map<string, Map<string, { unit: string; lowerIsBetter: boolean; values: number[] }>>();
+  const samples = new Map<string, Map<string, Samples>>();
   const peakRss: Record<string, number> = {};
-  const record = (server: string, figures: Figure[], rssKb?: number) => {
+  const record = (server: string, round: number, figures: Figure[], rssKb?: number) => {
     if (rssKb !== undefined) console.error(`[${server}] ${figures.map((f) => f.workload).join(', ')}: peak RSS so far ${Math.round(rssKb / 1024)} MiB`);
     const byWorkload = samples.get(server) ?? new Map();
     samples.set(server, byWorkload);
     for (const f of figures) {
-      const entry = byWorkload.get(f.workload) ?? { unit: f.unit, lowerIsBetter: Boolean(f.lowerIsBetter), values: [] };
+      const entry = byWorkload.get(f.workload) ?? { unit: f.unit, lowerIsBetter: Boolean(f.lowerIsBetter), values: [], rounds: [] };
       entry.values.push(f.value);
+      entry.rounds.push(round);
       byWorkload.set(f.workload, entry);
     }
   };
+  /** Stops a server that failed, and names the request, workload and log lines it failed with. */
+  const fail = async (entry: Running, err: unknown) => {
+    skipped[entry.candidate.name] = `failed during the run (${entry.phase}): ${(err as Error).stack ?? err}${logTail(entry.server.errorLog)}`;
+    await entry.server.stop();
+  };
 
+  // Every server is started and warmed up first; each round then runs every server's workloads one server after
+  // the other, so that all of a round's figures are taken within minutes of each other: a shared machine's speed
+  // drifts over a run, and a server measured in a quiet spell would otherwise beat one measured in a busy one.
+  const running: Running[] = [];
   for (const c of candidates) {
     if (only && !only.includes(c.name)) continue;
     if (!ensureInstalled(c, skipped)) continue;
@@ -114,49 +154,62 @@ async function main(): Promise<void> {
       skipped[c.name] = `failed to start: ${(err as Error).message}`;
       continue;
     }
-    // Named in the report if the server fails there.
-    let phase = 'populating';
+    const entry: Running = { candidate: c, server, dir, phase: 'populating' };
     try {
       console.error(`[${c.name}] populating ${settings.propfindEntries} entries …`);
       if (!c.readOnly) await populateCollection(server, settings);
-      phase = 'warming up';
+      entry.phase = 'warming up';
       // Unmeasured pass: the client's and a JIT-compiled server's code paths are warm before the first measured
       // round, as they are in a server that has been up for a while (native servers are unaffected).
       console.error(`[${c.name}] warming up …`);
       await smallFiles(server, { ...settings, smallCount: Math.min(settings.smallCount, 2000) }, !c.readOnly);
       if (!c.readOnly) await propfind(server, settings);
-      for (let round = 1; round <= rounds; round++) {
+      running.push(entry);
+    } catch (err) {
+      await fail(entry, err);
+    }
+  }
+
+  for (let round = 1; round <= rounds; round++) {
+    // The order turns each round, so no server is always the one that follows another's writes.
+    const alive = running.filter((r) => !skipped[r.candidate.name]);
+    const order = alive.map((_, i) => alive[(i + round - 1) % alive.length]!);
+    for (const entry of order) {
+      const { candidate: c, server } = entry;
+      try {
         console.error(`[${c.name}] round ${round}/${rounds}`);
         if (c.name === 'callfs' && !skipped.disk) {
           // The disk's own speed, measured next to the PUT it is compared with: on a shared machine
           // it drifted from 300 to 1,800 MB/s within minutes, so a figure taken later would not compare.
-          phase = `round ${round}, disk`;
+          entry.phase = `round ${round}, disk`;
           const disk = measureDisk(root, settings.largeBytes);
           if (typeof disk === 'string') skipped.disk = disk;
-          else record(DISK, [disk]);
+          else record(DISK, round, [disk]);
         }
-        phase = `round ${round}, large file`;
-        record(c.name, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
-        phase = `round ${round}, small files`;
-        record(c.name, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
-        phase = `round ${round}, PROPFIND`;
-        if (!c.readOnly) record(c.name, await propfind(server, settings), server.peakRssKb());
+        entry.phase = `round ${round}, large file`;
+        record(c.name, round, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
+        entry.phase = `round ${round}, small files`;
+        record(c.name, round, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
+        entry.phase = `round ${round}, PROPFIND`;
+        if (!c.readOnly) record(c.name, round, await propfind(server, settings), server.peakRssKb());
         if (c.name === 'callfs') {
-          phase = `round ${round}, REST`;
-          record(c.name, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000), server.peakRssKb());
-          phase = `round ${round}, FUSE`;
-          record(c.name, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(dir, 'fuse'), settings), server.peakRssKb());
+          entry.phase = `round ${round}, REST`;
+          record(c.name, round, await restOps(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, 1000), server.peakRssKb());
+          entry.phase = `round ${round}, FUSE`;
+          record(c.name, round, await fuseWorkloads(server.dav!.replace(/\/dav$/, ''), BENCH_KEY, path.join(entry.dir, 'fuse'), settings), server.peakRssKb());
         }
+      } catch (err) {
+        await fail(entry, err);
       }
-      peakRss[c.name] = server.peakRssKb();
-    } catch (err) {
-      skipped[c.name] = `failed during the run (${phase}): ${(err as Error).stack ?? err}${logTail(server.errorLog)}`;
-    } finally {
-      await server.stop();
     }
   }
+  for (const entry of running) {
+    if (skipped[entry.candidate.name]) continue;
+    peakRss[entry.candidate.name] = entry.server.peakRssKb();
+    await entry.server.stop();
+  }
 
-  // Report: medians; CallFS as a ratio to the best reference (nginx for GET of large files).
+  // Report: medians, and CallFS against the best reference of each round (nginx for GET of large files).
   const workloads = [...new Set([...samples.values()].flatMap((m) => [...m.keys()]))];
   const rows: Array<Record<string, string | number | null>> = [];
   const json: Record<string, unknown> = { date: new Date().toISOString(), settings, rounds, peak_rss_kb: peakRss, skipped, workloads: {} };
@@ -174,13 +227,10 @@ async function main(): Promise<void> {
       row[server] = Number(medians[server]!.toFixed(3));
     }
     const refNames = w.startsWith('GET ') && w.includes('MiB') ? ['nginx-static'] : ['apache-mod_dav', 'rclone-webdav'];
-    const refs = refNames.filter((n) => medians[n] !== undefined).map((n) => medians[n]!);
-    const best = refs.length ? (lowerIsBetter ? Math.min(...refs) : Math.max(...refs)) : undefined;
-    const mine = medians.callfs;
-    const ratio = best !== undefined && mine !== undefined ? (lowerIsBetter ? best / mine : mine / best) : null;
+    const ratio = roundRatio(samples.get('callfs')?.get(w), refNames.map((n) => samples.get(n)?.get(w)), lowerIsBetter);
     row.unit = unit;
     row['callfs ÷ best ref'] = ratio === null ? null : Number(ratio.toFixed(2));
-    const diskRatio = pairedRatio(samples.get('callfs')?.get(w)?.values, samples.get(DISK)?.get(w)?.values);
+    const diskRatio = roundRatio(samples.get('callfs')?.get(w), [samples.get(DISK)?.get(w)], false);
     row['callfs ÷ disk'] = diskRatio === null ? null : Number(diskRatio.toFixed(2));
     rows.push(row);
     (json.workloads as Record<string, unknown>)[w] = {
