@@ -53,8 +53,9 @@ class SqliteEngine {
       get: nodes(`SELECT ${NODE_COLUMNS} FROM nodes WHERE id = ?`),
       children: nodes(`SELECT ${NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND name > ? ORDER BY name LIMIT ?`),
       hasChildren: p('SELECT 1 FROM nodes WHERE parent_id = ? LIMIT 1'),
+      // Positional parameters on the statements of every write: better-sqlite3 binds a named one by a property lookup through V8's API.
       insert: p(`INSERT INTO nodes (parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag, blob_key, backend, instance_id)
-                 VALUES (@parentId, @name, @type, @size, @mode, @uid, @gid, @mtimeMs, @ctimeMs, @btimeMs, @etag, @blobKey, @backend, @instanceId)`),
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       move: p('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?'),
       subtree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id)
                   SELECT n.id, n.backend, n.blob_key, n.size, n.instance_id FROM nodes n JOIN t ON n.id = t.id WHERE n.blob_key IS NOT NULL`),
@@ -137,7 +138,8 @@ class SqliteEngine {
 
   insert(node: NewNode): NodeRecord {
     try {
-      const info = this.s.insert.run(node);
+      const n = node;
+      const info = this.s.insert.run(n.parentId, n.name, n.type, n.size, n.mode, n.uid, n.gid, n.mtimeMs, n.ctimeMs, n.btimeMs, n.etag, n.blobKey, n.backend, n.instanceId);
       return nodeFromNew(Number(info.lastInsertRowid), node);
     } catch (err) {
       if (isUniqueViolation(err)) throw new VfsError('EXISTS', `already exists: ${node.name}`);
@@ -146,8 +148,14 @@ class SqliteEngine {
   }
 
   update(id: number, patch: NodePatch): NodeRecord {
-    const keys = (Object.keys(patch) as Array<keyof NodePatch>).filter((k) => patch[k] !== undefined);
-    const row = keys.length > 0 ? (this.updateStatement(keys).get({ ...patch, id }) as NodeValues | undefined) : (this.s.get.get(id) as NodeValues | undefined);
+    const keys: Array<keyof NodePatch> = [];
+    const values: unknown[] = [];
+    for (const key of Object.keys(patch) as Array<keyof NodePatch>) {
+      if (patch[key] === undefined) continue;
+      keys.push(key);
+      values.push(patch[key]);
+    }
+    const row = keys.length > 0 ? (this.updateStatement(keys).get(...values, id) as NodeValues | undefined) : (this.s.get.get(id) as NodeValues | undefined);
     if (!row) throw new VfsError('NOT_FOUND', `node ${id} vanished`);
     return nodeFromValues(row);
   }
@@ -158,7 +166,7 @@ class SqliteEngine {
     const signature = keys.join(',');
     let statement = this.updates.get(signature);
     if (!statement) {
-      statement = this.db.prepare(`UPDATE nodes SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = @${k}`).join(', ')} WHERE id = @id RETURNING ${NODE_COLUMNS}`).raw(true);
+      statement = this.db.prepare(`UPDATE nodes SET ${keys.map((k) => `${PATCH_COLUMNS[k]} = ?`).join(', ')} WHERE id = ? RETURNING ${NODE_COLUMNS}`).raw(true);
       this.updates.set(signature, statement);
     }
     return statement;
