@@ -34,7 +34,12 @@ export interface WriteFileOptions extends Preconditions {
   parents?: boolean;
   /** Declared body length; a shorter or longer body fails the write. */
   expectedSize?: number;
-  signal?: AbortSignal;
+  /**
+   * Aborts a write that streams to a backend; or a function that makes that signal, for a caller whose signal
+   * costs something to make (an AbortController per request): only such a write asks for it. A body kept
+   * inline ends with its stream, whose own close or error stops the read.
+   */
+  signal?: AbortSignal | (() => AbortSignal);
   /** Mode of a newly created file. */
   mode?: number;
   /** Modification time to record instead of now. */
@@ -491,8 +496,8 @@ export class Vfs {
       options.expectedSize === 0
         ? await drainEmpty(body)
         : inline
-          ? await readSmall(body, this.inlineMaxBytes, options).then((data) => ({ key: newInlineBlobKey(), size: data.length, inlineData: data }))
-          : await backend.write(body, { signal: options.signal, expectedSize: options.expectedSize });
+          ? await readSmall(body, this.inlineMaxBytes, { expectedSize: options.expectedSize }).then((data) => ({ key: newInlineBlobKey(), size: data.length, inlineData: data }))
+          : await backend.write(body, { signal: typeof options.signal === 'function' ? options.signal() : options.signal, expectedSize: options.expectedSize });
     let result: { entry: Entry; created: boolean; old: BlobRef | null };
     try {
       result = await withLocks(this.locks, [path], () =>
