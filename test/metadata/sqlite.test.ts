@@ -71,6 +71,36 @@ test('a failed fsync of the write-ahead log fails its batch and every write afte
   }
 });
 
+test('locks and single-use links are durable when their writes resolve: each waits for a WAL fsync', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const store = new SqliteStore(path.join(dir, 'metadata.db'));
+  try {
+    await store.transaction(async (tx) => tx.insertLock(lock('first')));
+    const handle = (store as unknown as { wal: { sync(): Promise<void> } }).wal;
+    const realSync = handle.sync.bind(handle);
+    let syncs = 0;
+    handle.sync = async () => {
+      await realSync();
+      syncs++;
+    };
+    const synced = async (write: () => Promise<unknown>) => {
+      const before = syncs;
+      await write();
+      return syncs > before;
+    };
+    const now = Date.now();
+    assert.ok(await synced(() => store.insertLock(lock('taken'))), 'LOCK');
+    assert.ok(await synced(() => store.refreshLock('taken', 120, now + 120_000)), 'lock refresh');
+    assert.ok(await synced(() => store.deleteLock('taken')), 'UNLOCK');
+    assert.ok(await synced(() => store.deleteLocksUnder('/first')), 'locks removed with their resource');
+    assert.ok(await synced(() => store.insertLink({ id: 'link-1', path: '/f', createdBy: 'alice', createdAtMs: now, expiresAtMs: now + 60_000, usedAtMs: null })), 'link made');
+    assert.ok(await synced(() => store.consumeLink('link-1', now + 1)), 'link used');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('dataVersion changes after every commit of another process, and not after this store’s own', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
   const file = path.join(dir, 'metadata.db');

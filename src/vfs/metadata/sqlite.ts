@@ -562,15 +562,18 @@ export class SqliteStore implements MetadataStore {
   patchProperties = (nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>) =>
     this.transaction((tx) => tx.patchProperties(nodeId, set, remove));
   copyProperties = (from: number, to: number) => this.direct.copyProperties(from, to);
-  insertLock = (lock: LockRecord) => this.direct.insertLock(lock);
+  // Writes a client is told about (a lock taken, refreshed or released; a link made or used up) are made durable
+  // as every transaction is, by the WAL fsync of their batch: on their own they would commit without one
+  // (synchronous = NORMAL), and a power cut could then bring back a released lock or a used single-use link.
+  insertLock = (lock: LockRecord) => this.transaction((tx) => tx.insertLock(lock));
   getLock = (token: string) => this.direct.getLock(token);
-  refreshLock = (token: string, timeoutSeconds: number, expiresAtMs: number) => this.direct.refreshLock(token, timeoutSeconds, expiresAtMs);
-  deleteLock = (token: string) => this.direct.deleteLock(token);
+  refreshLock = (token: string, timeoutSeconds: number, expiresAtMs: number) => this.transaction((tx) => tx.refreshLock(token, timeoutSeconds, expiresAtMs));
+  deleteLock = (token: string) => this.transaction((tx) => tx.deleteLock(token));
   locksAffecting = (path: string, nowMs: number, includeDescendants: boolean) => this.direct.locksAffecting(path, nowMs, includeDescendants);
   deleteExpiredLocks = (nowMs: number) => this.direct.deleteExpiredLocks(nowMs);
-  deleteLocksUnder = (path: string) => this.direct.deleteLocksUnder(path);
-  insertLink = (link: LinkRecord) => this.direct.insertLink(link);
-  consumeLink = (id: string, nowMs: number) => this.direct.consumeLink(id, nowMs);
+  deleteLocksUnder = (path: string) => this.transaction((tx) => tx.deleteLocksUnder(path));
+  insertLink = (link: LinkRecord) => this.transaction((tx) => tx.insertLink(link));
+  consumeLink = (id: string, nowMs: number) => this.transaction((tx) => tx.consumeLink(id, nowMs));
   deleteExpiredLinks = (beforeMs: number) => this.direct.deleteExpiredLinks(beforeMs);
   upsertInstance = (instance: InstanceRecord) => this.direct.upsertInstance(instance);
   listInstances = () => this.direct.listInstances();
