@@ -43,6 +43,23 @@ test('small files are inline in PostgreSQL: every node reads them without a peer
   assert.equal(await metricSum(1, 'callfs_cross_server_operations_total', { operation: 'proxy_success' }), before);
 });
 
+test('in PostgreSQL too, replacing or deleting a small file drops its inline content in the same transaction', async () => {
+  const store = node(0).server.vfs.store;
+  const inlineKeys = async () => {
+    const keys: string[] = [];
+    for await (const b of store.inlineBlobs()) keys.push(b.key);
+    return keys;
+  };
+  assert.equal((await node(0).request('PUT', '/v1/files/churn/a.txt?parents=true', { body: 'first' })).status, 201);
+  const first = (await store.lookup('/churn/a.txt'))!.blobKey!;
+  assert.equal((await node(1).request('PUT', '/v1/files/churn/a.txt', { body: 'second' })).status, 200);
+  const second = (await store.lookup('/churn/a.txt'))!.blobKey!;
+  assert.ok(!(await inlineKeys()).includes(first), 'the replaced content is gone');
+  assert.equal((await node(1).request('DELETE', '/v1/files/churn?recursive=true')).status, 204);
+  assert.ok(!(await inlineKeys()).includes(second), 'the deleted file\'s content is gone');
+  assert.equal((await node(0).request('GET', '/v1/files/churn/a.txt')).status, 404);
+});
+
 test('cross-server and cache metrics are emitted with their labels', async () => {
   const big = Buffer.alloc(200_000, 7);
   assert.equal((await node(0).request('PUT', '/v1/files/big.bin', { body: big })).status, 201);
