@@ -21,7 +21,7 @@ export function declaredLength(request: FastifyRequest): number | undefined {
  * it (one that streams to a backend): one per request showed among the largest costs of a small
  * PUT, whose body is kept inline and needs none.
  */
-export function abortSignalOf(request: FastifyRequest): () => AbortSignal {
+export function abortSignalMaker(request: FastifyRequest): () => AbortSignal {
   let controller: AbortController | undefined;
   let cutOff: VfsError | undefined;
   request.raw.once('close', () => {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { quoteEtag, strongTags, weakTags } from '../../http/etag-header.js';
-import { abortSignalOf, declaredLength } from '../../http/upload.js';
+import { abortSignalMaker, declaredLength } from '../../http/upload.js';
 import type { DavEnv } from '../env.js';
 import { prepare } from '../env.js';
 import { DavStatusError } from '../errors.js';
@@ -15,7 +15,7 @@ export async function put(env: DavEnv, request: FastifyRequest, reply: FastifyRe
     ifMatch: strongTags(header(request, 'if-match')),
     ifNoneMatch: weakTags(header(request, 'if-none-match')),
     expectedSize: declaredLength(request),
-    signal: abortSignalOf(request),
+    signal: abortSignalMaker(request),
   });
   return reply
     .code(created ? 201 : 204)

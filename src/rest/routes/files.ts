@@ -4,7 +4,7 @@ import { entityHeaders, entryJson } from '../../http/entity-headers.js';
 import { strongTags, weakTags } from '../../http/etag-header.js';
 import { readJsonObject } from '../../http/json-body.js';
 import { serveFile } from '../../http/serve-file.js';
-import { abortSignalOf, declaredLength } from '../../http/upload.js';
+import { abortSignalMaker, declaredLength } from '../../http/upload.js';
 import { VfsError } from '../../vfs/errors.js';
 import { normalizePath } from '../../vfs/path.js';
 import type { Entry } from '../../vfs/types.js';
@@ -86,7 +86,7 @@ export async function filesRoutes(app: FastifyInstance, { vfs, maxJsonBody }: Fi
       ifMatch: strongTags(request.headers['if-match']),
       ifNoneMatch: weakTags(request.headers['if-none-match']),
       expectedSize: declaredLength(request),
-      signal: abortSignalOf(request),
+      signal: abortSignalMaker(request),
       mode: mode_,
       mtimeMs: typeof mtime === 'string' ? parseTime(mtime, 'X-CallFS-MTime') : undefined,
       owner: owner.uid === undefined && owner.gid === undefined ? undefined : owner,

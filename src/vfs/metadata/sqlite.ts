@@ -138,8 +138,8 @@ class SqliteEngine {
 
   insert(node: NewNode): NodeRecord {
     try {
-      const n = node;
-      const info = this.s.insert.run(n.parentId, n.name, n.type, n.size, n.mode, n.uid, n.gid, n.mtimeMs, n.ctimeMs, n.btimeMs, n.etag, n.blobKey, n.backend, n.instanceId);
+      const { parentId, name, type, size, mode, uid, gid, mtimeMs, ctimeMs, btimeMs, etag, blobKey, backend, instanceId } = node;
+      const info = this.s.insert.run(parentId, name, type, size, mode, uid, gid, mtimeMs, ctimeMs, btimeMs, etag, blobKey, backend, instanceId);
       return nodeFromNew(Number(info.lastInsertRowid), node);
     } catch (err) {
       if (isUniqueViolation(err)) throw new VfsError('EXISTS', `already exists: ${node.name}`);
