@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fuseWorkloads } from './fuse.js';
+import { prepareForLargeWrite } from './page-cache.js';
 import { BENCH_KEY, has, startApache, startCallFs, startNginx, startRclone, type BenchServer } from './servers.js';
 import { largeFile, populateCollection, propfind, restOps, smallFiles, type Figure, type Settings } from './workloads.js';
 
@@ -57,8 +58,8 @@ function ensureInstalled(c: Candidate, skipped: Record<string, string>): boolean
 function measureDisk(root: string, bytes: number): Figure | string {
   const mb = bytes / (1024 * 1024);
   const file = path.join(root, 'disk.bin');
-  // As before each server's large PUT: no dirty pages left over from earlier writes.
-  spawnSync('sync');
+  // The same state as before each server's large PUT.
+  prepareForLargeWrite(root, bytes);
   const started = performance.now();
   const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'conv=fsync', 'status=none']);
   const seconds = (performance.now() - started) / 1000;
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
           else record(DISK, round, [disk]);
         }
         entry.phase = `round ${round}, large file`;
-        record(c.name, round, await largeFile(server, settings, !c.readOnly), server.peakRssKb());
+        record(c.name, round, await largeFile(server, settings, !c.readOnly, root), server.peakRssKb());
         entry.phase = `round ${round}, small files`;
         record(c.name, round, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
         entry.phase = `round ${round}, PROPFIND`;

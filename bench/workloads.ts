@@ -3,6 +3,7 @@ import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { agentFor, getDiscard, putStream, request, runConcurrent, type Target } from './client.js';
+import { prepareForLargeWrite } from './page-cache.js';
 import type { BenchServer } from './servers.js';
 
 export interface Settings {
@@ -31,16 +32,16 @@ async function mkcol(agent: http.Agent, t: Target, p: string): Promise<void> {
   if (r.status !== 201 && r.status !== 405) throw new Error(`MKCOL ${p} → ${r.status}`);
 }
 
-export async function largeFile(server: BenchServer, s: Settings, canWrite: boolean): Promise<Figure[]> {
+/** `scratchDir`: where the page-cache primer is written (see prepareForLargeWrite). */
+export async function largeFile(server: BenchServer, s: Settings, canWrite: boolean, scratchDir: string): Promise<Figure[]> {
   const agent = agentFor(1);
   const t = target(server);
   const figures: Figure[] = [];
   const mb = s.largeBytes / (1024 * 1024);
   if (canWrite) {
-    // Every server's write workloads, and dd, start with no dirty pages left by the workloads before
-    // them (the warm-up writes thousands of small files, and some servers write without fsync): the
-    // disk is otherwise still busy writing those back, by an amount that differs from server to server.
-    spawnSync('sync');
+    // As before dd: nothing left dirty by earlier workloads (the warm-up writes thousands of small files,
+    // and some servers write without fsync), and page-cache memory freed a moment ago.
+    prepareForLargeWrite(scratchDir, s.largeBytes);
     const started = performance.now();
     const status = await putStream(agent, t, '/large.bin', s.largeBytes);
     if (status >= 300) throw new Error(`${server.name}: PUT large → ${status}`);
