@@ -1,6 +1,4 @@
 import http from 'node:http';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** One keep-alive agent per target, as a real client would use. */
 export function agentFor(maxSockets: number): http.Agent {
@@ -51,40 +49,6 @@ function requestOnce(agent: http.Agent | undefined, target: Target, method: stri
     });
     req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end(body);
-  });
-}
-
-/** Streams `size` bytes of a repeating pattern as a PUT body. */
-export async function putStream(agent: http.Agent, target: Target, path: string, size: number): Promise<number> {
-  const block = Buffer.alloc(1024 * 1024, 0x5a);
-  let left = size;
-  const body = new Readable({
-    read() {
-      if (left <= 0) return void this.push(null);
-      const n = Math.min(left, block.length);
-      left -= n;
-      this.push(n === block.length ? block : block.subarray(0, n));
-    },
-  });
-  return new Promise((resolve, reject) => {
-    const req = http.request(target.base + path, { method: 'PUT', agent, headers: { ...target.headers, 'content-length': String(size) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    pipeline(body, req).catch(reject);
-  });
-}
-
-/** GETs a resource and discards it, returning the byte count. */
-export function getDiscard(agent: http.Agent, target: Target, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(target.base + path, { agent, headers: target.headers }, (res) => {
-        let bytes = 0;
-        pipeline(res, new Writable({ write: (c: Buffer, _e, cb) => ((bytes += c.length), cb()) })).then(() => resolve(bytes), reject);
-      })
-      .on('error', reject);
   });
 }
 

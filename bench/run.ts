@@ -4,6 +4,8 @@
  * every server in turn); medians, and the median of CallFS's per-round ratios to
  * the best reference of the same round.
  *
+ * The large file's transfers go through curl (large-transfer.ts), the rest through the Node client in client.ts.
+ *
  * Environment: BENCH_ROUNDS (3), BENCH_LARGE_MB (1024), BENCH_SMALL_COUNT (5000),
  * BENCH_PROPFIND_ENTRIES (10000), BENCH_ONLY (comma-separated server names).
  */
@@ -42,13 +44,26 @@ const candidates: Candidate[] = [
   { name: 'nginx-static', binary: 'nginx', aptPackage: 'nginx', start: startNginx, readOnly: true },
 ];
 
+/** Installs a Debian package; returns apt's exit status. */
+function aptInstall(aptPackage: string): number | null {
+  return spawnSync('sh', ['-c', `apt-get install -y -qq --no-install-recommends ${aptPackage} >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends ${aptPackage} >/dev/null 2>&1)`], { stdio: 'inherit' }).status;
+}
+
 function ensureInstalled(c: Candidate, skipped: Record<string, string>): boolean {
   if (!c.binary || has(c.binary)) return true;
   console.error(`${c.binary} is missing; installing Debian package ${c.aptPackage} …`);
-  const r = spawnSync('sh', ['-c', `apt-get install -y -qq --no-install-recommends ${c.aptPackage} >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends ${c.aptPackage} >/dev/null 2>&1)`], { stdio: 'inherit' });
-  if (r.status === 0 && has(c.binary)) return true;
-  skipped[c.name] = `could not install ${c.aptPackage} with apt (exit ${r.status})`;
+  const status = aptInstall(c.aptPackage!);
+  if (status === 0 && has(c.binary)) return true;
+  skipped[c.name] = `could not install ${c.aptPackage} with apt (exit ${status})`;
   return false;
+}
+
+/** curl is the client of the large-file workloads (see large-transfer.ts): without it there is no run. */
+function ensureCurl(): void {
+  if (has('curl')) return;
+  console.error('curl is missing; installing Debian package curl …');
+  const status = aptInstall('curl');
+  if (status !== 0 || !has('curl')) throw new Error(`curl, the large-file workloads' client, is missing and apt could not install it (exit ${status})`);
 }
 
 /**
@@ -116,6 +131,7 @@ function roundRatio(mine: Samples | undefined, others: Array<Samples | undefined
 }
 
 async function main(): Promise<void> {
+  ensureCurl();
   const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   const root = mkdtempSync(path.join(tmpdir(), 'callfs-bench-'));

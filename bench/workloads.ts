@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
-import { agentFor, getDiscard, putStream, request, runConcurrent, type Target } from './client.js';
+import { agentFor, request, runConcurrent, type Target } from './client.js';
+import { putThenGet, uploadSource } from './large-transfer.js';
 import { prepareForLargeWrite } from './page-cache.js';
 import type { BenchServer } from './servers.js';
 
@@ -34,18 +35,13 @@ async function mkcol(agent: http.Agent, t: Target, p: string): Promise<void> {
 
 /** `scratchDir`: where the page-cache primer is written (see prepareForLargeWrite). */
 export async function largeFile(server: BenchServer, s: Settings, canWrite: boolean, scratchDir: string): Promise<Figure[]> {
-  const agent = agentFor(1);
   const t = target(server);
-  const figures: Figure[] = [];
   const mb = s.largeBytes / (1024 * 1024);
+  const source = canWrite ? uploadSource(scratchDir, s.largeBytes) : null;
   if (canWrite) {
     // As before dd: nothing left dirty by earlier workloads (the warm-up writes thousands of small files,
     // and some servers write without fsync), and page-cache memory freed a moment ago.
     prepareForLargeWrite(scratchDir, s.largeBytes);
-    const started = performance.now();
-    const status = await putStream(agent, t, '/large.bin', s.largeBytes);
-    if (status >= 300) throw new Error(`${server.name}: PUT large → ${status}`);
-    figures.push({ workload: `PUT ${mb} MiB`, unit: 'MiB/s', value: mb / ((performance.now() - started) / 1000) });
   } else {
     writeFileSync(path.join(server.docroot!, 'large.bin'), Buffer.alloc(0));
     const fd = await import('node:fs/promises').then((fs) => fs.open(path.join(server.docroot!, 'large.bin'), 'w'));
@@ -53,13 +49,19 @@ export async function largeFile(server: BenchServer, s: Settings, canWrite: bool
     for (let written = 0; written < s.largeBytes; written += block.length) await fd.write(block, 0, Math.min(block.length, s.largeBytes - written));
     await fd.close();
   }
-  const started = performance.now();
-  const bytes = await getDiscard(agent, t, '/large.bin');
-  if (bytes !== s.largeBytes) throw new Error(`${server.name}: GET large returned ${bytes} bytes`);
-  figures.push({ workload: `GET ${mb} MiB`, unit: 'MiB/s', value: mb / ((performance.now() - started) / 1000) });
-  if (canWrite) await request(agent, t, 'DELETE', '/large.bin');
-  else rmSync(path.join(server.docroot!, 'large.bin'));
-  agent.destroy();
+  const { put, get } = await putThenGet(t, '/large.bin', source);
+  const figures: Figure[] = [];
+  if (put) {
+    if (put.status >= 300 || put.bytes !== s.largeBytes) throw new Error(`${server.name}: PUT large → ${put.status} after ${put.bytes} bytes`);
+    figures.push({ workload: `PUT ${mb} MiB`, unit: 'MiB/s', value: mb / put.seconds });
+  }
+  if (get.status !== 200 || get.bytes !== s.largeBytes) throw new Error(`${server.name}: GET large → ${get.status} with ${get.bytes} bytes`);
+  figures.push({ workload: `GET ${mb} MiB`, unit: 'MiB/s', value: mb / get.seconds });
+  if (canWrite) {
+    const agent = agentFor(1);
+    await request(agent, t, 'DELETE', '/large.bin');
+    agent.destroy();
+  } else rmSync(path.join(server.docroot!, 'large.bin'));
   return figures;
 }
 
