@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, statSync, truncateSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Target } from './client.js';
@@ -43,10 +43,9 @@ export async function putThenGet(target: Target, urlPath: string, source: string
   return source ? { put: transfers[0]!, get: transfers[1]! } : { put: null, get: transfers[0]! };
 }
 
-/** The body of the large PUT: a file of `bytes` in `dir`, made once; written through the page cache, it stays there. */
+/** The body of the large PUT: a file of `bytes` in `dir`; written through the page cache, it stays there for the run. */
 export function uploadSource(dir: string, bytes: number): string {
   const file = path.join(dir, 'large-upload-source.bin');
-  if (existsSync(file) && statSync(file).size === bytes) return file;
   const mb = Math.ceil(bytes / (1024 * 1024));
   const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'status=none']);
   if (dd.status !== 0) throw new Error(`could not write the upload source ${file}: ${dd.stderr.toString().trim()}`);

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fuseWorkloads } from './fuse.js';
+import { uploadSource } from './large-transfer.js';
 import { prepareForLargeWrite } from './page-cache.js';
 import { BENCH_KEY, has, startApache, startCallFs, startNginx, startRclone, type BenchServer } from './servers.js';
 import { largeFile, populateCollection, propfind, restOps, smallFiles, type Figure, type Settings } from './workloads.js';
@@ -135,6 +136,8 @@ async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
   const root = mkdtempSync(path.join(tmpdir(), 'callfs-bench-'));
+  // Made before anything is measured: writing it later would put a GiB of writeback in front of one server's round.
+  const largeFiles = { source: uploadSource(root, settings.largeBytes), scratchDir: root };
   const skipped: Record<string, string> = {};
   const samples = new Map<string, Map<string, Samples>>();
   const peakRss: Record<string, number> = {};
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
           else record(DISK, round, [disk]);
         }
         entry.phase = `round ${round}, large file`;
-        record(c.name, round, await largeFile(server, settings, !c.readOnly, root), server.peakRssKb());
+        record(c.name, round, await largeFile(server, settings, !c.readOnly, largeFiles), server.peakRssKb());
         entry.phase = `round ${round}, small files`;
         record(c.name, round, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
         entry.phase = `round ${round}, PROPFIND`;

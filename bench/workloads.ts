@@ -3,7 +3,7 @@ import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { agentFor, request, runConcurrent, type Target } from './client.js';
-import { putThenGet, uploadSource } from './large-transfer.js';
+import { putThenGet } from './large-transfer.js';
 import { prepareForLargeWrite } from './page-cache.js';
 import type { BenchServer } from './servers.js';
 
@@ -33,15 +33,20 @@ async function mkcol(agent: http.Agent, t: Target, p: string): Promise<void> {
   if (r.status !== 201 && r.status !== 405) throw new Error(`MKCOL ${p} → ${r.status}`);
 }
 
-/** `scratchDir`: where the page-cache primer is written (see prepareForLargeWrite). */
-export async function largeFile(server: BenchServer, s: Settings, canWrite: boolean, scratchDir: string): Promise<Figure[]> {
+/** Where the large PUT's body is read from (uploadSource), and where the page-cache primer is written (prepareForLargeWrite). */
+export interface LargeFileFiles {
+  source: string;
+  scratchDir: string;
+}
+
+export async function largeFile(server: BenchServer, s: Settings, canWrite: boolean, files: LargeFileFiles): Promise<Figure[]> {
   const t = target(server);
   const mb = s.largeBytes / (1024 * 1024);
-  const source = canWrite ? uploadSource(scratchDir, s.largeBytes) : null;
+  const source = canWrite ? files.source : null;
   if (canWrite) {
     // As before dd: nothing left dirty by earlier workloads (the warm-up writes thousands of small files,
     // and some servers write without fsync), and page-cache memory freed a moment ago.
-    prepareForLargeWrite(scratchDir, s.largeBytes);
+    prepareForLargeWrite(files.scratchDir, s.largeBytes);
   } else {
     writeFileSync(path.join(server.docroot!, 'large.bin'), Buffer.alloc(0));
     const fd = await import('node:fs/promises').then((fs) => fs.open(path.join(server.docroot!, 'large.bin'), 'w'));
