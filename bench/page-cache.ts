@@ -9,8 +9,8 @@ import path from 'node:path';
  *
  * Why the second: on a VM whose balloon device reports free pages to the host, memory left free for a
  * few seconds is handed back, and the first write into each such page waits for the host to fault it
- * in. On this project's machines a write into such pages ran at about 0.5 GB/s, into pages freed a
- * moment before at about 8 GB/s. Without this, whichever of `dd` and a server happened to write right
+ * in. On the 2-core VM this was found on, a write into such pages ran at about 0.5 GB/s, into pages
+ * freed a moment before at about 8 GB/s. Without this, whichever of `dd` and a server happened to write right
  * after another file was deleted got the fast pages, and the ratio measured that order, not the server.
  * A scratch file a quarter larger than the coming write is written to the page cache and deleted (its
  * pages never reach the disk), so every measured write starts from the same state.
