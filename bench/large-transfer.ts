@@ -1,8 +1,8 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { truncateSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Target } from './client.js';
+import { writeZeros } from './page-cache.js';
 
 const run = promisify(execFile);
 
@@ -46,9 +46,6 @@ export async function putThenGet(target: Target, urlPath: string, source: string
 /** The body of the large PUT: a file of `bytes` in `dir`; written through the page cache, it stays there for the run. */
 export function uploadSource(dir: string, bytes: number): string {
   const file = path.join(dir, 'large-upload-source.bin');
-  const mb = Math.ceil(bytes / (1024 * 1024));
-  const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'status=none']);
-  if (dd.status !== 0) throw new Error(`could not write the upload source ${file}: ${dd.stderr.toString().trim()}`);
-  truncateSync(file, bytes);
+  writeZeros(file, bytes);
   return file;
 }

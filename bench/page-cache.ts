@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -18,8 +18,16 @@ import path from 'node:path';
 export function prepareForLargeWrite(scratchDir: string, bytes: number): void {
   spawnSync('sync');
   const scratch = path.join(scratchDir, 'page-cache-primer.bin');
-  const mb = Math.ceil((bytes * 1.25) / (1024 * 1024));
-  const dd = spawnSync('dd', ['if=/dev/zero', `of=${scratch}`, 'bs=1M', `count=${mb}`, 'status=none']);
-  rmSync(scratch, { force: true });
-  if (dd.status !== 0) throw new Error(`dd could not write the page-cache primer: ${dd.stderr.toString().trim()}`);
+  try {
+    writeZeros(scratch, Math.ceil(bytes * 1.25));
+  } finally {
+    rmSync(scratch, { force: true });
+  }
+}
+
+/** `bytes` zero bytes into `file`, through the page cache (no fsync). */
+export function writeZeros(file: string, bytes: number): void {
+  const dd = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${Math.ceil(bytes / (1024 * 1024))}`, 'status=none']);
+  if (dd.status !== 0) throw new Error(`dd could not write ${file}: ${dd.stderr.toString().trim()}`);
+  truncateSync(file, bytes);
 }
