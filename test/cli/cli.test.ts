@@ -78,7 +78,7 @@ test('first start with no config: admin key created 0600, printed once, and it w
   }
 });
 
-test('the callfs launcher runs Node with its memory flags and MALLOC_ARENA_MAX (they only take effect at startup), and without --optimize-for-size', () => {
+test('the callfs launcher runs Node with its memory flags, MALLOC_ARENA_MAX and the malloc tunables (they only take effect at startup), and without --optimize-for-size', () => {
   const probe = spawnSync(path.resolve('bin/callfs.js'), ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--require ./test/helpers/print-exec-argv.cjs' } });
   assert.equal(probe.status, 0, probe.stderr);
   const execArgv = JSON.parse(probe.stderr.trim().split('\n').find((l) => l.startsWith('execArgv '))!.slice('execArgv '.length)) as string[];
@@ -88,4 +88,7 @@ test('the callfs launcher runs Node with its memory flags and MALLOC_ARENA_MAX (
   assert.ok(!execArgv.includes('--optimize-for-size'), `execArgv: ${execArgv.join(' ')}`);
   // Set before Node starts (glibc reads it once), from the shebang line.
   assert.match(probe.stderr, /^MALLOC_ARENA_MAX 2$/m);
+  const tunables = /^GLIBC_TUNABLES (.*)$/m.exec(probe.stderr)?.[1] ?? '';
+  assert.match(tunables, /(^|:)glibc\.malloc\.trim_threshold=16777216(:|$)/, `GLIBC_TUNABLES: ${tunables}`);
+  assert.match(tunables, /(^|:)glibc\.malloc\.mmap_threshold=4194304(:|$)/, `GLIBC_TUNABLES: ${tunables}`);
 });
