@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       // Unmeasured pass: the client's and a JIT-compiled server's code paths are warm before the first measured
       // round, as they are in a server that has been up for a while (native servers are unaffected).
       console.error(`[${c.name}] warming up …`);
-      await smallFiles(server, { ...settings, smallCount: Math.min(settings.smallCount, 2000) }, !c.readOnly);
+      await smallFiles(server, { ...settings, smallCount: Math.min(settings.smallCount, 2000) }, !c.readOnly, 'warm-up');
       if (!c.readOnly) await propfind(server, settings);
       running.push(entry);
     } catch (err) {
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
         entry.phase = `round ${round}, large file`;
         record(c.name, round, await largeFile(server, settings, !c.readOnly, largeFiles), server.peakRssKb());
         entry.phase = `round ${round}, small files`;
-        record(c.name, round, await smallFiles(server, settings, !c.readOnly), server.peakRssKb());
+        record(c.name, round, await smallFiles(server, settings, !c.readOnly, `round-${round}`), server.peakRssKb());
         entry.phase = `round ${round}, PROPFIND`;
         if (!c.readOnly) record(c.name, round, await propfind(server, settings), server.peakRssKb());
         if (c.name === 'callfs') {
