@@ -75,8 +75,8 @@ export async function largeFile(server: BenchServer, s: Settings, canWrite: bool
  * `pass` ('warm-up', 'round-1', …). Nothing is deleted until the run is over. On ext4 without a journal,
  * as on the machine these figures were first taken on, the kernel will not reuse an inode deleted less
  * than a minute ago (five, while its inode table block is unwritten), and it steps over each such inode
- * one by one: creating 5,000 files there cost 130–230 µs of kernel time per file right after 5,000
- * were deleted, and 18 µs otherwise. Deleting each pass's files made the servers that store files as
+ * one by one: creating 5,000 files there cost 120–230 µs of kernel time per file right after 5,000
+ * were deleted, and 10–14 µs otherwise. Deleting each pass's files made the servers that store files as
  * files (Apache, rclone) pay that, by an amount that depended on the order of the run.
  */
 export async function smallFiles(server: BenchServer, s: Settings, canWrite: boolean, pass: string): Promise<Figure[]> {
