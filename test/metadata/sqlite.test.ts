@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,7 @@ test('a failed fsync of the write-ahead log fails its batch and every write afte
     };
     await assert.rejects(
       store.transaction(async (tx) => tx.insertLock(lock('lost'))),
-      (e) => isVfsError(e, 'UNAVAILABLE') && /fsync of its write-ahead log failed/.test((e as Error).message),
+      (e) => isVfsError(e, 'UNAVAILABLE') && /fsync of its write-ahead log or database file failed/.test((e as Error).message),
     );
     // The next fsync would succeed, but this write would sit in the log after frames that may never have reached the disk.
     await assert.rejects(store.transaction(async (tx) => tx.insertLock(lock('after'))), (e) => isVfsError(e, 'UNAVAILABLE'));
@@ -148,6 +148,124 @@ test('dataVersion sees a second connection’s commits at once, however they int
     }
   } finally {
     await other.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+interface CheckpointInternals {
+  checkpoints: number;
+  db: { pragma(source: string, options: { simple: true }): unknown };
+  walIndex: { frames(): number | null };
+  checkpointer: { database: { sync(): Promise<void>; close(): Promise<void> } | null };
+}
+
+/** Each write adds 17 frames or so to the log: 64 KiB of content, one page per frame. */
+function bigWrite(store: SqliteStore, i: number): Promise<void> {
+  return store.putInlineBlob(`${String(i).padStart(12, '0')}${'0'.repeat(20)}`, Buffer.alloc(64 * 1024, i % 256));
+}
+
+test('the log is checkpointed between batches, off the connection that commits, and then started afresh', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const file = path.join(dir, 'metadata.db');
+  const store = new SqliteStore(file);
+  const internals = store as unknown as CheckpointInternals;
+  try {
+    // SQLite's own checkpoint, which fsyncs on the event loop, is off.
+    assert.equal(internals.db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    let writes = 0;
+    for (; internals.checkpoints < 3; writes++) {
+      assert.ok(writes < 1000, `3 checkpoints within 1,000 writes of 64 KiB; ${internals.checkpoints} ran`);
+      await bigWrite(store, writes);
+    }
+    // Without a restart after each checkpoint, the log would hold every frame written: over 3,000 of 4 KiB.
+    const frameBytes = 4096 + 24;
+    assert.ok(statSync(`${file}-wal`).size < 1100 * frameBytes, `log of ${statSync(`${file}-wal`).size} bytes after ${writes} writes`);
+    await store.close();
+    const reopened = new SqliteStore(file);
+    try {
+      for (const i of [0, writes - 1]) assert.equal((await reopened.getInlineBlob(`${String(i).padStart(12, '0')}${'0'.repeat(20)}`))?.[0], i % 256);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await store.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('until a checkpoint has fsynced the database file, no writer may start the log afresh over what it copied', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const file = path.join(dir, 'metadata.db');
+  const store = new SqliteStore(file);
+  const internals = store as unknown as CheckpointInternals;
+  let release = () => {};
+  try {
+    // The database file's fsync is held until the test lets it finish.
+    let syncing = () => {};
+    const syncStarted = new Promise<void>((resolve) => (syncing = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    internals.checkpointer.database = {
+      sync: async () => {
+        syncing();
+        await held;
+      },
+      close: async () => {},
+    };
+    // A write queued while the checkpoint runs waits for it: the one that is waiting when the fsync starts is kept.
+    let waiting: Promise<void> | null = null;
+    for (let i = 0; !waiting; i++) {
+      assert.ok(i < 1000, 'a checkpoint within 1,000 writes of 64 KiB');
+      const write = bigWrite(store, i);
+      if ((await Promise.race([write.then(() => 'written'), syncStarted.then(() => 'syncing')])) === 'syncing') waiting = write;
+    }
+    // Every frame is now in the database file, unsynced. A write outside the batches (it commits on its own)
+    // must add to the log, not overwrite it from the start.
+    const before = internals.walIndex.frames()!;
+    await store.upsertInstance({ instanceId: 'a', endpoint: 'http://a', heartbeatAtMs: 1, startedAtMs: 1 });
+    assert.ok(internals.walIndex.frames()! > before, `the log went from ${before} frames to ${internals.walIndex.frames()}`);
+    release();
+    // The batch that waited goes on once the checkpoint is over.
+    await waiting;
+  } finally {
+    release();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failed fsync of the database file at a checkpoint fails every write after it, and keeps the log whole', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const file = path.join(dir, 'metadata.db');
+  const store = new SqliteStore(file);
+  const internals = store as unknown as CheckpointInternals;
+  try {
+    internals.checkpointer.database = {
+      sync: async () => {
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      },
+      close: async () => {},
+    };
+    let i = 0;
+    for (; ; i++) {
+      assert.ok(i < 1000, 'a checkpoint within 1,000 writes of 64 KiB');
+      const failed = await bigWrite(store, i).then(
+        () => false,
+        (e: unknown) => {
+          assert.ok(isVfsError(e, 'UNAVAILABLE') && /database file failed/.test((e as Error).message), String(e));
+          return true;
+        },
+      );
+      if (failed) break;
+    }
+    assert.ok(i > 0, 'the writes before the checkpoint succeeded');
+    await assert.rejects(store.ping(), (e) => isVfsError(e, 'UNAVAILABLE'));
+    // Nothing may start the log afresh: its frames are the only synced copy of what the checkpoint copied.
+    const before = internals.walIndex.frames()!;
+    await store.upsertInstance({ instanceId: 'a', endpoint: 'http://a', heartbeatAtMs: 1, startedAtMs: 1 });
+    assert.ok(internals.walIndex.frames()! > before);
+    assert.equal((await store.getInlineBlob(`${String(0).padStart(12, '0')}${'0'.repeat(20)}`))?.length, 64 * 1024, 'reads go on');
+  } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { VfsError } from '../errors.js';
 import { Mutex } from '../locks/mutex.js';
 import type { NodeRecord } from '../types.js';
 import { loadMigrations } from './migrations.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalIndexProbe } from './wal-index-probe.js';
 import { rootNode } from './root.js';
 import type {
@@ -317,6 +318,8 @@ interface PendingTransaction {
 
 /** Most transactions one COMMIT may carry; bounds the wait of plain reads behind a batch. */
 const MAX_BATCH = 256;
+/** Frames added to the log between checkpoints: SQLite's own default (wal_autocheckpoint). */
+const CHECKPOINT_FRAMES = 1000;
 const OP_NAMES = [
   'lookup', 'resolve', 'child', 'get', 'children', 'hasChildren', 'insert', 'update', 'move', 'removeTree', 'countTree',
   'getProperties', 'propertyHolders', 'patchProperties', 'copyProperties',
@@ -339,12 +342,18 @@ export class SqliteStore implements MetadataStore {
   /** The running drain loop, if any. */
   private draining: Promise<void> | null = null;
   private wal: FileHandle | null = null;
+  /** Checkpoints off the event loop; none where the log's frame count cannot be read (then SQLite checkpoints as it does by default). */
+  private readonly checkpointer: WalCheckpointer | null = null;
+  /** The log's frame count when the last checkpoint began: the next is due CHECKPOINT_FRAMES later. */
+  private framesAtCheckpoint = 0;
+  /** Checkpoints run by the checkpointer, for tests. */
+  private checkpoints = 0;
   /**
-   * The first failed fsync of the write-ahead log. From then on every write is
-   * refused: after a failed fsync the kernel may have dropped those pages, and
-   * a later batch whose own fsync succeeds would sit in the log after frames
-   * that never reached the disk, where crash recovery stops reading. Only a
-   * restart (SQLite recovers what did reach the disk) clears it.
+   * The first failed fsync of the write-ahead log (or of the database file, at a
+   * checkpoint). From then on every write is refused: after a failed fsync the
+   * kernel may have dropped those pages, and a later batch whose own fsync succeeds
+   * would sit in the log after frames that never reached the disk, where crash
+   * recovery stops reading. Only a restart (SQLite recovers what did reach the disk) clears it.
    */
   private walFailure: unknown = null;
   private readonly direct: MetadataOps;
@@ -374,6 +383,10 @@ export class SqliteStore implements MetadataStore {
     this.dataVersionQuery = this.db.prepare('PRAGMA data_version').pluck();
     // Opened after the migrations, by which time this connection has created the shared-memory file.
     this.walIndex = journalMode === 'wal' && file !== ':memory:' ? WalIndexProbe.open(file) : null;
+    if (this.walIndex && this.walIndex.frames() !== null) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer(file);
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.control = {
       begin: p('BEGIN IMMEDIATE'),
@@ -459,6 +472,24 @@ export class SqliteStore implements MetadataStore {
       if (settle.committed) await this.syncWal().catch((err: unknown) => (syncError = err));
       if (syncError) this.walFailure ??= syncError;
       settle.finish(syncError);
+      // Between batches, so that no frames are added while it runs and the next batch can start the log afresh.
+      if (settle.committed && !syncError) await this.checkpointIfDue();
+    }
+  }
+
+  private async checkpointIfDue(): Promise<void> {
+    if (!this.checkpointer || this.walFailure) return;
+    const frames = this.walIndex?.frames() ?? null;
+    if (frames === null) return;
+    // Fewer frames than at the last checkpoint: a writer has started the log afresh since.
+    if (frames < this.framesAtCheckpoint) this.framesAtCheckpoint = 0;
+    if (frames - this.framesAtCheckpoint < CHECKPOINT_FRAMES) return;
+    this.framesAtCheckpoint = frames;
+    try {
+      await this.checkpointer.run(() => this.syncWal());
+      this.checkpoints++;
+    } catch (err) {
+      this.walFailure ??= err;
     }
   }
 
@@ -533,7 +564,7 @@ export class SqliteStore implements MetadataStore {
   private notDurable(): VfsError {
     return new VfsError(
       'UNAVAILABLE',
-      'the metadata store could not make a change durable (an fsync of its write-ahead log failed), so it takes no more writes; restart the server, and SQLite recovers what reached the disk',
+      'the metadata store could not make a change durable (an fsync of its write-ahead log or database file failed), so it takes no more writes; restart the server, and SQLite recovers what reached the disk',
       {},
       { cause: this.walFailure },
     );
@@ -541,6 +572,8 @@ export class SqliteStore implements MetadataStore {
 
   async close(): Promise<void> {
     while (this.draining) await this.draining;
+    // Closed first, so that the store's own connection is the last one and checkpoints the log away as it closes.
+    await this.checkpointer?.close();
     await this.gate.run(() => this.db.close());
     await this.wal?.close();
     this.walIndex?.close();

@@ -1,7 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 /** The first copy of the WAL-index header (https://www.sqlite.org/walformat.html#the_wal_index_header). */
 const HEADER_BYTES = 48;
+/** The header's iVersion, and where it and mxFrame sit; the WAL-index is in the machine's byte order. */
+const WAL_INDEX_VERSION = 3007000;
+const MX_FRAME_OFFSET = 16;
 
 /**
  * Tells, with one pread, whether any connection may have committed since the
@@ -37,6 +41,15 @@ export class WalIndexProbe {
     this.known = read;
     if (read) this.current.copy(this.seen);
     return true;
+  }
+
+  /** How many frames the log holds (the header's mxFrame): the same after a checkpoint, back near zero once a writer restarts the log; null if unreadable. */
+  frames(): number | null {
+    if (!this.readHeader()) return null;
+    const le = endianness() === 'LE';
+    const version = le ? this.current.readUInt32LE(0) : this.current.readUInt32BE(0);
+    if (version !== WAL_INDEX_VERSION) return null;
+    return le ? this.current.readUInt32LE(MX_FRAME_OFFSET) : this.current.readUInt32BE(MX_FRAME_OFFSET);
   }
 
   private readHeader(): boolean {
