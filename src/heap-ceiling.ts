@@ -75,6 +75,21 @@ export class HeapCeiling {
 }
 
 /**
+ * A scavenge of V8's young generation, for a large upload to call every so many MiB.
+ *
+ * Why: every chunk of a request body arrives in a fresh Buffer (Node's HTTP parser copies
+ * it), and V8 collects those only when they add up to 32 MB, whatever --max-semi-space-size
+ * says (its trigger is twice its default semi-space). An upload then held 32–34 MB more at
+ * its peak than when it began. Collected every 16 MiB, 18 MB; the server's CPU per GiB rose
+ * by about 3% (30 more scavenges of about 1 ms), within the noise of the upload's speed.
+ */
+export function collectYoungGeneration(): void {
+  (minorGc ??= exposedGc() as (options: { type: 'minor' }) => void)({ type: 'minor' });
+}
+
+let minorGc: ((options: { type: 'minor' }) => void) | null = null;
+
+/**
  * V8's gc() without --expose-gc on the command line (so `node dist/cli.js` gets
  * it too), and without putting it on this context's global object: a context
  * made after the flag is set has it.

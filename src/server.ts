@@ -12,6 +12,7 @@ import type { Config } from './config/schema.js';
 import { OrphanSweeper } from './fsck/sweeper.js';
 import { davApi } from './dav/index.js';
 import { checkHealth } from './health.js';
+import { collectYoungGeneration } from './heap-ceiling.js';
 import { requestIdGenerator } from './http/request-id.js';
 import { createLogger } from './observability/logger.js';
 import { lazyChildLoggerFactory } from './observability/lazy-child-logger.js';
@@ -59,7 +60,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const metrics = new Metrics();
   const instanceId = config.instance_discovery.instance_id ?? hostname();
   const cluster = new ClusterNode(config, instanceId, logger, metrics);
-  const vfs = await buildVfs(config, { instanceId, logger, metrics, remoteReader: cluster.remoteReader });
+  const vfs = await buildVfs(config, { instanceId, logger, metrics, remoteReader: cluster.remoteReader, onWriteInterval: collectYoungGeneration });
   const sweeper = new OrphanSweeper({
     store: vfs.store,
     backends: vfs.backends,

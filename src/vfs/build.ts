@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Backend } from './backends/backend.js';
-import { LocalFsBackend } from './backends/localfs.js';
+import { LocalFsBackend, type LocalFsOptions } from './backends/localfs.js';
 import { NoopBackend } from './backends/noop.js';
 import { InlineBackend } from './backends/inline.js';
 import { BackendRegistry } from './backends/registry.js';
@@ -155,13 +155,18 @@ export function localfsRootPath(config: Config): string {
   return config.backend.localfs_root_path ?? path.join(config.data_dir, 'localfs');
 }
 
-export async function openBackends(config: Config, store: MetadataStore, decorate: (backend: Backend) => Backend = (b) => b): Promise<BackendRegistry> {
+export async function openBackends(
+  config: Config,
+  store: MetadataStore,
+  decorate: (backend: Backend) => Backend = (b) => b,
+  localfs: LocalFsOptions = {},
+): Promise<BackendRegistry> {
   const wanted = new Set([config.backend.default_backend, ...config.backend.mounts.map((m) => m.backend)]);
   const backends = new Map<string, Backend>();
   for (const name of wanted) {
     switch (name) {
       case 'localfs':
-        backends.set(name, new LocalFsBackend(localfsRootPath(config)));
+        backends.set(name, new LocalFsBackend(localfsRootPath(config), localfs));
         break;
       case 'noop':
         backends.set(name, new NoopBackend());
@@ -185,6 +190,8 @@ export interface BuildOptions {
   metrics?: Metrics;
   /** Reader for content another node holds on its localfs (internalproxy); see src/cluster/node.ts. */
   remoteReader?: VfsOptions['remoteReader'];
+  /** Called by the localfs backend every 16 MiB of an upload. */
+  onWriteInterval?: LocalFsOptions['onWriteInterval'];
 }
 
 /** Label-bound children, since the cache reports an event on every lookup. */
@@ -211,7 +218,7 @@ export async function buildVfs(config: Config, options: BuildOptions): Promise<V
   const rawLocks = await openLockManager(config, options.logger);
   return new Vfs({
     store,
-    backends: await openBackends(config, store, metrics ? (b) => instrumentBackend(b, metrics) : undefined),
+    backends: await openBackends(config, store, metrics ? (b) => instrumentBackend(b, metrics) : undefined, { onWriteInterval: options.onWriteInterval }),
     inlineMaxBytes: config.backend.inline_max_bytes,
     locks: metrics ? instrumentLocks(rawLocks, metrics) : rawLocks,
     blobCache: new BlobCache(config.cache.content_max_mb * 1024 * 1024, config.cache.content_max_item_kb * 1024),

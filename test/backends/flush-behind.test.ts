@@ -36,3 +36,11 @@ test('a failed sync fails the stream', async () => {
   const handle = { datasync: () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) } as unknown as FileHandle;
   await assert.rejects(pipeline(chunks(20, 100), new FlushBehind(handle, 100), sink()), /EIO/);
 });
+
+test('calls onInterval every interval bytes, also while a sync is still running', async () => {
+  // A sync that never finishes during the stream: onInterval keeps its own count.
+  const handle = { datasync: () => new Promise<void>((resolve) => setTimeout(resolve, 50)) } as unknown as FileHandle;
+  let calls = 0;
+  await pipeline(chunks(50, 100), new FlushBehind(handle, 1000, () => calls++), sink());
+  assert.equal(calls, 5);
+});

@@ -25,3 +25,17 @@ test('localfs keeps no temp file after a failed write', async () => {
   assert.deepEqual(readdirSync(path.join(dir, 'tmp')), []);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('localfs calls onWriteInterval every 16 MiB of a blob written', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-localfs-'));
+  let calls = 0;
+  const backend = new LocalFsBackend(dir, { onWriteInterval: () => calls++ });
+  try {
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    // 40 MiB: past 16 and 32.
+    await backend.write(Readable.from(Array.from({ length: 640 }, () => chunk)));
+    assert.equal(calls, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { HeapCeiling } from '../../src/heap-ceiling.js';
+import { collectYoungGeneration, HeapCeiling } from '../../src/heap-ceiling.js';
 
 test('heap ceiling: a heap over the ceiling is collected, and the next ceiling follows what survived', () => {
   const ceiling = new HeapCeiling({ floorBytes: 1024 * 1024, growth: 1.5, largestManagedBytes: 1024 * 1024 * 1024 });
@@ -22,4 +23,22 @@ test('heap ceiling: a live heap above the largest it manages is left to V8', () 
   // The heap grew far past 1.01× what survived, but that was more than 1 MiB: the ceiling has stepped aside.
   assert.equal(ceiling.check(), null);
   assert.equal(retained.length, 100_000);
+});
+
+test('collectYoungGeneration runs a scavenge each time it is called', async () => {
+  let minor = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if ((entry as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    // Five in a row, with nothing allocated between them: V8 would not run five of its own meanwhile.
+    for (let i = 0; i < 5; i++) collectYoungGeneration();
+    // The entries are delivered after the current task.
+    const deadline = Date.now() + 10_000;
+    while (minor < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(minor >= 5, `${minor} scavenges seen`);
+  } finally {
+    observer.disconnect();
+  }
 });

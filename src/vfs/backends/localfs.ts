@@ -13,6 +13,11 @@ import { SizeGuard } from './size-guard.js';
 const WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
 const FLUSH_INTERVAL_BYTES = 16 * 1024 * 1024;
 
+export interface LocalFsOptions {
+  /** Called after every 16 MiB of a blob written; the server collects V8's young generation there (src/heap-ceiling.ts). */
+  onWriteInterval?: () => void;
+}
+
 /**
  * Blobs as files under one root: `<root>/blobs/ab/cd/<key>`. A write goes to
  * `<root>/tmp/` (same filesystem, so the final rename is atomic), is fsynced,
@@ -25,7 +30,10 @@ export class LocalFsBackend implements Backend {
   private readonly tmpDir: string;
   private ready: Promise<void> | null = null;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly options: LocalFsOptions = {},
+  ) {
     this.blobDir = path.join(root, 'blobs');
     this.tmpDir = path.join(root, 'tmp');
   }
@@ -57,7 +65,7 @@ export class LocalFsBackend implements Backend {
       // The write buffer lets the socket keep delivering while a write is in flight (buffered chunks
       // then go down in one writev), and FlushBehind keeps the disk busy during the upload.
       const out = createWriteStream(tmp, { fd: handle, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
-      await pipeline(source, guard, new FlushBehind(handle, FLUSH_INTERVAL_BYTES), out, { signal: options.signal });
+      await pipeline(source, guard, new FlushBehind(handle, FLUSH_INTERVAL_BYTES, this.options.onWriteInterval), out, { signal: options.signal });
       guard.finish();
       const final = this.pathOf(key);
       await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
