@@ -80,7 +80,7 @@ export class HeapCeiling {
  * Why: every chunk of a request body arrives in a fresh Buffer (Node's HTTP parser copies
  * it), and V8 collects those only when they add up to 32 MB, whatever --max-semi-space-size
  * says (its trigger is twice its default semi-space). An upload then held 32–34 MB more at
- * its peak than when it began. Collected every 16 MiB, 18 MB; the server's CPU per GiB rose
+ * its peak than when it began. Collected every 16 MiB, 18–20 MB; the server's CPU per GiB rose
  * by 3–5% (30 more scavenges of about 1 ms each), within the noise of the upload's speed.
  */
 export function collectYoungGeneration(): void {
