@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { collectYoungGeneration, HeapCeiling } from '../../src/heap-ceiling.js';
+import { collectYoungGeneration, HeapCeiling, noteStreamedBytes } from '../../src/heap-ceiling.js';
 
 test('heap ceiling: a heap over the ceiling is collected, and the next ceiling follows what survived', () => {
   const ceiling = new HeapCeiling({ floorBytes: 1024 * 1024, growth: 1.5, largestManagedBytes: 1024 * 1024 * 1024 });
@@ -25,20 +25,34 @@ test('heap ceiling: a live heap above the largest it manages is left to V8', () 
   assert.equal(retained.length, 100_000);
 });
 
-test('collectYoungGeneration runs a scavenge each time it is called', async () => {
+/** How many scavenges V8 reports after `run`; five calls in a row, with nothing allocated between them, are more than V8 would run of its own meanwhile. */
+async function scavengesDuring(run: () => void): Promise<number> {
   let minor = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if ((entry as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
   });
   observer.observe({ entryTypes: ['gc'] });
   try {
-    // Five in a row, with nothing allocated between them: V8 would not run five of its own meanwhile.
-    for (let i = 0; i < 5; i++) collectYoungGeneration();
+    run();
     // The entries are delivered after the current task.
     const deadline = Date.now() + 10_000;
     while (minor < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.ok(minor >= 5, `${minor} scavenges seen`);
+    return minor;
   } finally {
     observer.disconnect();
   }
+}
+
+test('collectYoungGeneration runs a scavenge each time it is called', async () => {
+  const minor = await scavengesDuring(() => {
+    for (let i = 0; i < 5; i++) collectYoungGeneration();
+  });
+  assert.ok(minor >= 5, `${minor} scavenges seen`);
+});
+
+test('noteStreamedBytes runs a scavenge every 16 MiB streamed, counted over calls', async () => {
+  const minor = await scavengesDuring(() => {
+    for (let i = 0; i < 10; i++) noteStreamedBytes(8 * 1024 * 1024);
+  });
+  assert.ok(minor >= 5, `${minor} scavenges seen`);
 });
