@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { noteFreshBuffers } from '../heap-ceiling.js';
 import type { PositionalReader } from '../vfs/backends/backend.js';
 
 const CHUNK_BYTES = 512 * 1024;
@@ -32,6 +33,7 @@ export async function sendPositional(reply: FastifyReply, reader: PositionalRead
     }),
   );
   const buffers = [Buffer.allocUnsafeSlow(Math.min(CHUNK_BYTES, length)), Buffer.allocUnsafeSlow(Math.min(CHUNK_BYTES, length))];
+  noteFreshBuffers(2 * buffers[0]!.length);
   const flushed: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
   try {
     res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { noteStreamedBytes } from '../heap-ceiling.js';
+import { noteFreshBuffers } from '../heap-ceiling.js';
 import { VfsError } from '../vfs/errors.js';
 import type { OpContext, Vfs } from '../vfs/vfs.js';
 import type { Entry } from '../vfs/types.js';
@@ -54,6 +54,6 @@ export async function serveFile(
       return reply;
     }
   }
-  noteStreamedBytes(length);
+  noteFreshBuffers(length);
   return reply.send(await open(span));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { collectYoungGeneration, HeapCeiling, noteStreamedBytes } from '../../src/heap-ceiling.js';
+import { collectYoungGeneration, HeapCeiling, noteFreshBuffers } from '../../src/heap-ceiling.js';
 
 test('heap ceiling: a heap over the ceiling is collected, and the next ceiling follows what survived', () => {
   const ceiling = new HeapCeiling({ floorBytes: 1024 * 1024, growth: 1.5, largestManagedBytes: 1024 * 1024 * 1024 });
@@ -50,9 +50,9 @@ test('collectYoungGeneration runs a scavenge each time it is called', async () =
   assert.ok(minor >= 5, `${minor} scavenges seen`);
 });
 
-test('noteStreamedBytes runs a scavenge every 16 MiB streamed, counted over calls', async () => {
+test('noteFreshBuffers runs a scavenge every 16 MiB of Buffers, counted over calls', async () => {
   const minor = await scavengesDuring(() => {
-    for (let i = 0; i < 10; i++) noteStreamedBytes(8 * 1024 * 1024);
+    for (let i = 0; i < 10; i++) noteFreshBuffers(8 * 1024 * 1024);
   });
   assert.ok(minor >= 5, `${minor} scavenges seen`);
 });
