@@ -160,20 +160,36 @@ interface CheckpointInternals {
   checkpointer: { database: { sync(): Promise<void>; close(): Promise<void> } | null };
 }
 
-/** Each write adds 17 frames or so to the log: 64 KiB of content, one page per frame. */
-function bigWrite(store: SqliteStore, i: number): Promise<void> {
-  return store.putInlineBlob(`${String(i).padStart(12, '0')}${'0'.repeat(20)}`, Buffer.alloc(64 * 1024, i % 256));
-}
-
-test('the log is checkpointed between batches, off the connection that commits, and then started afresh', async () => {
+/** A store in a directory of its own, with its checkpointing internals; the directory goes afterwards. */
+async function withCheckpointingStore(run: (store: SqliteStore, internals: CheckpointInternals, file: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
   const file = path.join(dir, 'metadata.db');
   const store = new SqliteStore(file);
-  const internals = store as unknown as CheckpointInternals;
   try {
+    await run(store, store as unknown as CheckpointInternals, file);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The database file's fsync at a checkpoint, replaced. */
+function replaceDatabaseSync(internals: CheckpointInternals, sync: () => Promise<void>): void {
+  internals.checkpointer.database = { sync, close: async () => {} };
+}
+
+const bigKey = (i: number) => `${String(i).padStart(12, '0')}${'0'.repeat(20)}`;
+
+/** Each write adds 17 frames or so to the log: 64 KiB of content, one page per frame. */
+function bigWrite(store: SqliteStore, i: number): Promise<void> {
+  return store.putInlineBlob(bigKey(i), Buffer.alloc(64 * 1024, i % 256));
+}
+
+test('the log is checkpointed between batches, off the connection that commits, and then started afresh', async () => {
+  await withCheckpointingStore(async (store, internals, file) => {
+    let writes = 0;
     // SQLite's own checkpoint, which fsyncs on the event loop, is off.
     assert.equal(internals.db.pragma('wal_autocheckpoint', { simple: true }), 0);
-    let writes = 0;
     for (; internals.checkpoints < 3; writes++) {
       assert.ok(writes < 1000, `3 checkpoints within 1,000 writes of 64 KiB; ${internals.checkpoints} ran`);
       await bigWrite(store, writes);
@@ -181,71 +197,54 @@ test('the log is checkpointed between batches, off the connection that commits, 
     // Without a restart after each checkpoint, the log would hold every frame written: over 3,000 of 4 KiB.
     const frameBytes = 4096 + 24;
     assert.ok(statSync(`${file}-wal`).size < 1100 * frameBytes, `log of ${statSync(`${file}-wal`).size} bytes after ${writes} writes`);
-    await store.close();
-    const reopened = new SqliteStore(file);
+    // What was checkpointed reads back through another connection.
+    const reader = new SqliteStore(file);
     try {
-      for (const i of [0, writes - 1]) assert.equal((await reopened.getInlineBlob(`${String(i).padStart(12, '0')}${'0'.repeat(20)}`))?.[0], i % 256);
+      for (const i of [0, writes - 1]) assert.equal((await reader.getInlineBlob(bigKey(i)))?.[0], i % 256);
     } finally {
-      await reopened.close();
+      await reader.close();
     }
-  } finally {
-    await store.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('until a checkpoint has fsynced the database file, no writer may start the log afresh over what it copied', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
-  const file = path.join(dir, 'metadata.db');
-  const store = new SqliteStore(file);
-  const internals = store as unknown as CheckpointInternals;
   let release = () => {};
-  try {
-    // The database file's fsync is held until the test lets it finish.
-    let syncing = () => {};
-    const syncStarted = new Promise<void>((resolve) => (syncing = resolve));
-    const held = new Promise<void>((resolve) => (release = resolve));
-    internals.checkpointer.database = {
-      sync: async () => {
+  await withCheckpointingStore(async (store, internals) => {
+    try {
+      // The database file's fsync is held until the test lets it finish.
+      let syncing = () => {};
+      const syncStarted = new Promise<void>((resolve) => (syncing = resolve));
+      const held = new Promise<void>((resolve) => (release = resolve));
+      replaceDatabaseSync(internals, async () => {
         syncing();
         await held;
-      },
-      close: async () => {},
-    };
-    // A write queued while the checkpoint runs waits for it: the one that is waiting when the fsync starts is kept.
-    let waiting: Promise<void> | null = null;
-    for (let i = 0; !waiting; i++) {
-      assert.ok(i < 1000, 'a checkpoint within 1,000 writes of 64 KiB');
-      const write = bigWrite(store, i);
-      if ((await Promise.race([write.then(() => 'written'), syncStarted.then(() => 'syncing')])) === 'syncing') waiting = write;
+      });
+      // A write queued while the checkpoint runs waits for it: the one that is waiting when the fsync starts is kept.
+      let waiting: Promise<void> | null = null;
+      for (let i = 0; !waiting; i++) {
+        assert.ok(i < 1000, 'a checkpoint within 1,000 writes of 64 KiB');
+        const write = bigWrite(store, i);
+        if ((await Promise.race([write.then(() => 'written'), syncStarted.then(() => 'syncing')])) === 'syncing') waiting = write;
+      }
+      // Every frame is now in the database file, unsynced. A write outside the batches (it commits on its own)
+      // must add to the log, not overwrite it from the start.
+      const before = internals.walIndex.frames()!;
+      await store.upsertInstance({ instanceId: 'a', endpoint: 'http://a', heartbeatAtMs: 1, startedAtMs: 1 });
+      assert.ok(internals.walIndex.frames()! > before, `the log went from ${before} frames to ${internals.walIndex.frames()}`);
+      release();
+      // The batch that waited goes on once the checkpoint is over.
+      await waiting;
+    } finally {
+      release();
     }
-    // Every frame is now in the database file, unsynced. A write outside the batches (it commits on its own)
-    // must add to the log, not overwrite it from the start.
-    const before = internals.walIndex.frames()!;
-    await store.upsertInstance({ instanceId: 'a', endpoint: 'http://a', heartbeatAtMs: 1, startedAtMs: 1 });
-    assert.ok(internals.walIndex.frames()! > before, `the log went from ${before} frames to ${internals.walIndex.frames()}`);
-    release();
-    // The batch that waited goes on once the checkpoint is over.
-    await waiting;
-  } finally {
-    release();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a failed fsync of the database file at a checkpoint fails every write after it, and keeps the log whole', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
-  const file = path.join(dir, 'metadata.db');
-  const store = new SqliteStore(file);
-  const internals = store as unknown as CheckpointInternals;
-  try {
-    internals.checkpointer.database = {
-      sync: async () => {
-        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
-      },
-      close: async () => {},
-    };
+  await withCheckpointingStore(async (store, internals) => {
+    replaceDatabaseSync(internals, async () => {
+      throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    });
     let i = 0;
     for (; ; i++) {
       assert.ok(i < 1000, 'a checkpoint within 1,000 writes of 64 KiB');
@@ -264,9 +263,6 @@ test('a failed fsync of the database file at a checkpoint fails every write afte
     const before = internals.walIndex.frames()!;
     await store.upsertInstance({ instanceId: 'a', endpoint: 'http://a', heartbeatAtMs: 1, startedAtMs: 1 });
     assert.ok(internals.walIndex.frames()! > before);
-    assert.equal((await store.getInlineBlob(`${String(0).padStart(12, '0')}${'0'.repeat(20)}`))?.length, 64 * 1024, 'reads go on');
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assert.equal((await store.getInlineBlob(bigKey(0)))?.length, 64 * 1024, 'reads go on');
+  });
 });
