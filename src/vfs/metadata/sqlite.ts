@@ -346,7 +346,7 @@ export class SqliteStore implements MetadataStore {
   private readonly checkpointer: WalCheckpointer | null = null;
   /** The log's frame count when the last checkpoint began: the next is due CHECKPOINT_FRAMES later. */
   private framesAtCheckpoint = 0;
-  /** Checkpoints run by the checkpointer, for tests. */
+  /** Checkpoints the checkpointer was asked for, for tests. */
   private checkpoints = 0;
   /**
    * The first failed fsync of the write-ahead log (or of the database file, at a

@@ -1,14 +1,6 @@
 import Database from 'better-sqlite3';
 import fs, { type FileHandle } from 'node:fs/promises';
 
-/** SQLite's answer to a checkpoint: frames in the log, and how many of them the database file now holds. */
-export interface CheckpointOutcome {
-  frames: number;
-  backfilled: number;
-}
-
-const NOTHING: CheckpointOutcome = { frames: 0, backfilled: 0 };
-
 /**
  * Checkpoints of the write-ahead log whose fsyncs run in libuv's pool instead
  * of on the event loop.
@@ -64,27 +56,27 @@ export class WalCheckpointer {
    * copied and its error is thrown. An error syncing the database file is thrown
    * too, and leaves the log guarded (see the class comment). Only fsyncs throw.
    */
-  async run(syncLog: () => Promise<void>): Promise<CheckpointOutcome> {
-    if (this.stuck) return NOTHING;
+  async run(syncLog: () => Promise<void>): Promise<void> {
+    if (this.stuck) return;
     try {
       this.begin.run();
       this.read.get();
     } catch {
       if (this.guard.inTransaction) this.end.run();
-      return NOTHING;
+      return;
     }
     let release = true;
     try {
       await syncLog();
-      let outcome: CheckpointOutcome;
+      let backfilled: number;
       try {
-        const { log, checkpointed } = this.checkpoint.get() as { busy: number; log: number; checkpointed: number };
-        outcome = { frames: log, backfilled: checkpointed };
+        backfilled = (this.checkpoint.get() as { checkpointed: number }).checkpointed;
       } catch {
         // As SQLite does with its own checkpoint's errors: the log keeps every frame, and the next checkpoint tries again.
-        return NOTHING;
+        return;
       }
-      if (outcome.backfilled <= 0) return outcome;
+      // Nothing in the database file came from the log: nothing to sync.
+      if (backfilled <= 0) return;
       try {
         this.database ??= await fs.open(this.file, 'r');
         await this.database.sync();
@@ -93,7 +85,6 @@ export class WalCheckpointer {
         this.stuck = true;
         throw err;
       }
-      return outcome;
     } finally {
       if (release) this.end.run();
     }
