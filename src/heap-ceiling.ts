@@ -75,7 +75,7 @@ export class HeapCeiling {
 }
 
 /**
- * A scavenge of V8's young generation, for a large upload to call every so many MiB.
+ * A scavenge of V8's young generation, for transfers to call every so many MiB of Buffers.
  *
  * Why: every chunk of a request body arrives in a fresh Buffer (Node's HTTP parser copies
  * it), and V8 collects those only when they add up to 32 MB, whatever --max-semi-space-size

@@ -477,6 +477,23 @@ export class SqliteStore implements MetadataStore {
     }
   }
 
+  /**
+   * A write that commits on its own (the instance heartbeat, expiry sweeps) adds to the log
+   * too. When no batch is running, it checks whether a checkpoint is due, as a batch does; on
+   * a server that only reads, the heartbeat alone would otherwise grow the log for good.
+   */
+  private async afterDirectWrite<T>(write: Promise<T>): Promise<T> {
+    const value = await write;
+    if (!this.draining) {
+      this.draining = (async () => {
+        await this.checkpointIfDue();
+        // Transactions queued meanwhile waited for this; drain() clears `draining` once the queue is empty.
+        await this.drain();
+      })();
+    }
+    return value;
+  }
+
   private async checkpointIfDue(): Promise<void> {
     if (!this.checkpointer || this.walFailure) return;
     const frames = this.walIndex?.frames() ?? null;
@@ -585,16 +602,16 @@ export class SqliteStore implements MetadataStore {
   get = (id: number) => this.direct.get(id);
   children = (dirId: number, page?: ChildrenPage) => this.direct.children(dirId, page);
   hasChildren = (dirId: number) => this.direct.hasChildren(dirId);
-  insert = (node: NewNode) => this.direct.insert(node);
-  update = (id: number, patch: NodePatch) => this.direct.update(id, patch);
-  move = (id: number, parentId: number, name: string, ctimeMs: number) => this.direct.move(id, parentId, name, ctimeMs);
+  insert = (node: NewNode) => this.afterDirectWrite(this.direct.insert(node));
+  update = (id: number, patch: NodePatch) => this.afterDirectWrite(this.direct.update(id, patch));
+  move = (id: number, parentId: number, name: string, ctimeMs: number) => this.afterDirectWrite(this.direct.move(id, parentId, name, ctimeMs));
   removeTree = (id: number) => this.transaction((tx) => tx.removeTree(id));
   countTree = (id: number) => this.direct.countTree(id);
   getProperties = (nodeId: number) => this.direct.getProperties(nodeId);
   propertyHolders = (nodeIds: readonly number[]) => this.direct.propertyHolders(nodeIds);
   patchProperties = (nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>) =>
     this.transaction((tx) => tx.patchProperties(nodeId, set, remove));
-  copyProperties = (from: number, to: number) => this.direct.copyProperties(from, to);
+  copyProperties = (from: number, to: number) => this.afterDirectWrite(this.direct.copyProperties(from, to));
   // Writes a client is told about (a lock taken, refreshed or released; a link made or used up) are made durable
   // as every transaction is, by the WAL fsync of their batch: on their own they would commit without one
   // (synchronous = NORMAL), and a power cut could then bring back a released lock or a used single-use link.
@@ -603,12 +620,12 @@ export class SqliteStore implements MetadataStore {
   refreshLock = (token: string, timeoutSeconds: number, expiresAtMs: number) => this.transaction((tx) => tx.refreshLock(token, timeoutSeconds, expiresAtMs));
   deleteLock = (token: string) => this.transaction((tx) => tx.deleteLock(token));
   locksAffecting = (path: string, nowMs: number, includeDescendants: boolean) => this.direct.locksAffecting(path, nowMs, includeDescendants);
-  deleteExpiredLocks = (nowMs: number) => this.direct.deleteExpiredLocks(nowMs);
+  deleteExpiredLocks = (nowMs: number) => this.afterDirectWrite(this.direct.deleteExpiredLocks(nowMs));
   deleteLocksUnder = (path: string) => this.transaction((tx) => tx.deleteLocksUnder(path));
   insertLink = (link: LinkRecord) => this.transaction((tx) => tx.insertLink(link));
   consumeLink = (id: string, nowMs: number) => this.transaction((tx) => tx.consumeLink(id, nowMs));
-  deleteExpiredLinks = (beforeMs: number) => this.direct.deleteExpiredLinks(beforeMs);
-  upsertInstance = (instance: InstanceRecord) => this.direct.upsertInstance(instance);
+  deleteExpiredLinks = (beforeMs: number) => this.afterDirectWrite(this.direct.deleteExpiredLinks(beforeMs));
+  upsertInstance = (instance: InstanceRecord) => this.afterDirectWrite(this.direct.upsertInstance(instance));
   listInstances = () => this.direct.listInstances();
   usedBytes = () => this.direct.usedBytes();
   blobRefs = () => this.direct.blobRefs();
