@@ -86,6 +86,23 @@ test('PROPFIND: depth 0/1/infinity, named, propname, allprop; live properties', 
   assert.equal((await dav(server, 'PROPFIND', '/dav/pf/none', { headers: { depth: '0' } })).status, 404);
 });
 
+test('PROPFIND sums the used bytes only for a request that names a quota property', async () => {
+  await dav(server, 'MKCOL', '/dav/pq/');
+  await put('/dav/pq/a', 'abc');
+  const usageQueries = async () => {
+    const text = await (await server.request('GET', '/metrics')).text();
+    return Number(/^callfs_metadata_db_queries_total\{operation="usage"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  const before = await usageQueries();
+  const listing = await dav(server, 'PROPFIND', '/dav/pq/', { headers: { depth: '1' }, body: propfindBody('<D:getetag/><D:resourcetype/>') });
+  assert.equal(listing.status, 207);
+  await listing.text();
+  assert.equal(await usageQueries(), before, 'a listing that names no quota property does not sum the tree');
+  const quota = await (await dav(server, 'PROPFIND', '/dav/pq/', { headers: { depth: '0' }, body: propfindBody('<D:quota-used-bytes/>') })).text();
+  assert.match(quota, /<D:quota-used-bytes>\d+<\/D:quota-used-bytes>/);
+  assert.equal(await usageQueries(), before + 1);
+});
+
 test('PROPFIND Depth: infinity over the configured limit is 403 propfind-finite-depth', async () => {
   const small = await startTestServer({ config: { server: { propfind_infinity_limit: 3 } } });
   try {

@@ -34,12 +34,11 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
     const count = await env.vfs.countTree(ctx, root.path);
     if (count > env.propfindInfinityLimit) throw new DavStatusError(403, `Depth: infinity would return ${count} resources; the limit is ${env.propfindInfinityLimit}`, 'propfind-finite-depth');
   }
-  const wantsQuota = query.kind !== 'allprop' || query.include.length > 0;
   const propCtx: PropertyContext = {
     paths: env.paths,
     locks: await env.vfs.locksInTree(root.path),
     now: Date.now(),
-    quota: wantsQuota && root.type === 'directory' ? { used: await env.vfs.usedBytes(), available: await env.availableBytes() } : undefined,
+    quota: root.type === 'directory' && asksForQuota(query) ? { used: await env.vfs.usedBytes(), available: await env.availableBytes() } : undefined,
   };
   if (root.type === 'directory' && depth !== '0') await env.vfs.list(ctx, root.path, { limit: 1 });
   // Pages of members, each described in one go: a listing of 10,000 entries costs a few awaits per
@@ -55,6 +54,19 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
 }
 
 const PAGE = 50;
+
+const QUOTA_PROPERTIES = new Set(['quota-available-bytes', 'quota-used-bytes']);
+
+/**
+ * Whether the answer can hold RFC 4331's quota properties. The used bytes are a sum over every file
+ * in the tree, so they are computed only for a request that names them (or asks for all names,
+ * which lists them where they apply), not for the property lists that clients send on every listing.
+ */
+function asksForQuota(query: Request): boolean {
+  if (query.kind === 'propname') return true;
+  const named = query.kind === 'prop' ? query.names : query.include;
+  return named.some((n) => n.namespace === DAV_NS && QUOTA_PROPERTIES.has(n.name));
+}
 
 /** The responses of a page of entries. Dead properties are rare: one query says which entries have any. */
 async function describePage(env: DavEnv, ctx: DavContext, page: Entry[], query: Request, propCtx: PropertyContext): Promise<string[]> {
