@@ -18,6 +18,7 @@ import { createLogger } from './observability/logger.js';
 import { lazyChildLoggerFactory } from './observability/lazy-child-logger.js';
 import { Metrics } from './observability/metrics.js';
 import { restApi } from './rest/index.js';
+import { openapiRoute } from './rest/openapi.js';
 import { sendHttpError } from './rest/errors.js';
 import { ClusterNode } from './cluster/node.js';
 import { buildVfs, localfsRootPath } from './vfs/build.js';
@@ -161,6 +162,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     metrics.activeLocks.set(vfs.locks.activeLocks());
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  await app.register(openapiRoute);
 
   let url = '';
   const externalUrl = () => externalBase(config, url || undefined);
