@@ -21,7 +21,7 @@ import { restApi } from './rest/index.js';
 import { openapiRoute } from './rest/openapi.js';
 import { sendHttpError } from './rest/errors.js';
 import { ClusterNode } from './cluster/node.js';
-import { buildVfs, localfsRootPath } from './vfs/build.js';
+import { buildVfs } from './vfs/build.js';
 import type { Vfs } from './vfs/vfs.js';
 
 export interface CallFsServer {
@@ -184,7 +184,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     davPrefix: config.server.dav_prefix,
     maxXmlBody: config.server.max_xml_body,
     propfindInfinityLimit: config.server.propfind_infinity_limit,
-    quotaPath: config.backend.default_backend === 'localfs' ? localfsRootPath(config) : undefined,
   });
   await cluster.attach(app, vfs);
 

@@ -16,8 +16,6 @@ export interface DavEnv {
   propfindInfinityLimit: number;
   maxLockTimeoutSeconds: number;
   defaultLockTimeoutSeconds: number;
-  /** Bytes free where content is stored (RFC 4331), or null when unknown. */
-  availableBytes: () => Promise<number | null>;
 }
 
 /**

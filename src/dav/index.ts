@@ -1,5 +1,3 @@
-import { statfs } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { authenticationHook } from '../http/authenticate.js';
@@ -25,8 +23,6 @@ export interface DavOptions {
   davPrefix: string;
   maxXmlBody: number;
   propfindInfinityLimit: number;
-  /** A directory on the filesystem that holds content, for quota-available-bytes; none when content is not local. */
-  quotaPath?: string;
 }
 
 /** Methods fastify does not know; the ones with a body are parsed by the handlers themselves. */
@@ -55,18 +51,6 @@ export async function davApi(app: FastifyInstance, opts: DavOptions): Promise<vo
     propfindInfinityLimit: opts.propfindInfinityLimit,
     maxLockTimeoutSeconds: 7 * 24 * 3600,
     defaultLockTimeoutSeconds: 3600,
-    availableBytes: async () => {
-      // The localfs root appears with its first blob; until then its filesystem is its nearest existing ancestor's.
-      for (let dir = opts.quotaPath; dir; dir = path.dirname(dir) === dir ? undefined : path.dirname(dir)) {
-        try {
-          const s = await statfs(dir);
-          return s.bavail * s.bsize;
-        } catch {
-          continue;
-        }
-      }
-      return null;
-    },
   };
 
   app.addHook(

@@ -10,6 +10,7 @@ import { VfsError } from '../vfs/errors.js';
 import { directoryRoutes } from './routes/directories.js';
 import { linkRoutes } from './routes/links.js';
 import { filesRoutes } from './routes/files.js';
+import { usageRoutes } from './routes/usage.js';
 
 export interface RestOptions {
   vfs: Vfs;
@@ -39,5 +40,6 @@ export async function restApi(app: FastifyInstance, options: RestOptions): Promi
   });
   await app.register(filesRoutes, { vfs, maxJsonBody: options.maxJsonBody });
   await app.register(directoryRoutes, { vfs });
+  await app.register(usageRoutes, { vfs });
   await app.register(linkRoutes, { links: options.links.service, limiter: options.links.limiter, metrics: options.metrics, maxJsonBody: options.maxJsonBody, externalUrl });
 }

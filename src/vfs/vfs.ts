@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Backend, PositionalReader } from './backends/backend.js';
+import type { Backend, Capacity, PositionalReader } from './backends/backend.js';
 import type { BackendRegistry } from './backends/registry.js';
 import type { BlobCache } from './blob-cache.js';
 import { newInlineBlobKey } from './backends/blob-key.js';
@@ -941,6 +941,12 @@ export class Vfs {
       await tx.patchProperties(loc.target.id, set, remove);
       return entryAt(loc.target, path);
     });
+  }
+
+  /** Size and free space of where the root's content is stored; null for a backend without a fixed size (S3). */
+  async capacity(): Promise<Capacity | null> {
+    const { backend } = this.backends.forPath('/');
+    return backend.capacity ? backend.capacity() : null;
   }
 
   /** Bytes of content stored (RFC 4331 quota-used-bytes). */

@@ -140,6 +140,10 @@ test('a live server answers as the document says, errors included', async () => 
   await conforms('GET', '/download/{token}', await call('GET', `/download/${link.token}`, { key: null }));
   await conforms('GET', '/download/{token}', await call('GET', '/download/not-a-token', { key: null }));
 
+  const usage = (await conforms('GET', '/v1/usage', await call('GET', '/v1/usage'))) as { used_bytes: number; available_bytes: number };
+  assert.ok(usage.used_bytes > 0 && usage.available_bytes > 0, JSON.stringify(usage));
+  await conforms('GET', '/v1/usage', await call('GET', '/v1/usage', { key: null }));
+
   await conforms('GET', '/health', await call('GET', '/health', { key: null }));
   await conforms('GET', '/metrics', await call('GET', '/metrics', { key: null }));
   const served = await conforms('GET', '/openapi.json', await call('GET', '/openapi.json', { key: null }));

@@ -38,7 +38,7 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
     paths: env.paths,
     locks: await env.vfs.locksInTree(root.path),
     now: Date.now(),
-    quota: root.type === 'directory' && asksForQuota(query) ? { used: await env.vfs.usedBytes(), available: await env.availableBytes() } : undefined,
+    quota: root.type === 'directory' && asksForQuota(query) ? { used: await env.vfs.usedBytes(), available: (await env.vfs.capacity())?.availableBytes ?? null } : undefined,
   };
   if (root.type === 'directory' && depth !== '0') await env.vfs.list(ctx, root.path, { limit: 1 });
   // Pages of members, each described in one go: a listing of 10,000 entries costs a few awaits per

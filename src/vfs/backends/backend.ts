@@ -20,6 +20,14 @@ export interface WriteOptions {
   expectedSize?: number;
 }
 
+/** Size and free space of the filesystem a backend's blobs live on. */
+export interface Capacity {
+  totalBytes: number;
+  freeBytes: number;
+  /** Free space an unprivileged process may use (the filesystem may reserve some for root). */
+  availableBytes: number;
+}
+
 /** An open blob, read at explicit offsets. */
 export interface PositionalReader {
   /** Fills `into` from `position` on; returns the bytes read, fewer only at the end of the blob. */
@@ -49,6 +57,8 @@ export interface Backend {
   openPositional?(key: string): Promise<PositionalReader>;
   /** The whole blob as one Buffer, offered by backends whose blobs are small rows (inline): no stream to set up. */
   readWhole?(key: string): Promise<Buffer>;
+  /** Size and free space of where the blobs are stored, offered by backends on a disk of this node (localfs); S3 has no such size. */
+  capacity?(): Promise<Capacity>;
   /** Size of a blob, or null when it does not exist. */
   stat(key: string): Promise<BlobInfo | null>;
   /** Deletes a blob; deleting a missing blob is not an error. */

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VfsError } from '../errors.js';
 import type { ByteRange } from '../types.js';
-import type { Backend, BlobInfo, PositionalReader, StoredBlob, WriteOptions } from './backend.js';
+import type { Backend, BlobInfo, Capacity, PositionalReader, StoredBlob, WriteOptions } from './backend.js';
 import { BLOB_KEY_PATTERN, newBlobKey } from './blob-key.js';
 import { FlushBehind } from './flush-behind.js';
 import { SizeGuard } from './size-guard.js';
@@ -156,6 +156,18 @@ export class LocalFsBackend implements Backend {
           const st = await fs.stat(path.join(this.blobDir, a, b, key)).catch(() => null);
           if (st?.isFile()) yield { key, size: st.size, mtimeMs: st.mtimeMs };
         }
+      }
+    }
+  }
+
+  async capacity(): Promise<Capacity> {
+    // The root is created with the first write; until then its filesystem is its nearest existing ancestor's.
+    for (let dir = this.root; ; dir = path.dirname(dir)) {
+      try {
+        const s = await fs.statfs(dir);
+        return { totalBytes: s.blocks * s.bsize, freeBytes: s.bfree * s.bsize, availableBytes: s.bavail * s.bsize };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
       }
     }
   }

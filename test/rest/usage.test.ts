@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { statfsSync } from 'node:fs';
+import { test } from 'node:test';
+import { startS3rver } from '../helpers/s3rver.js';
+import { startTestServer } from '../helpers/server.js';
+
+interface Usage {
+  used_bytes: number;
+  total_bytes: number | null;
+  free_bytes: number | null;
+  available_bytes: number | null;
+}
+
+test('GET /v1/usage: bytes stored, and the size and free space of the disk under localfs', async () => {
+  const s = await startTestServer();
+  try {
+    const usage = async () => (await (await s.request('GET', '/v1/usage')).json()) as Usage;
+    const before = await usage();
+    assert.equal(before.used_bytes, 0);
+    assert.equal((await s.request('PUT', '/v1/files/a.bin', { body: Buffer.alloc(300_000, 1) })).status, 201);
+    assert.equal((await s.request('PUT', '/v1/files/small.txt', { body: 'twelve bytes' })).status, 201);
+    const after = await usage();
+    assert.equal(after.used_bytes, 300_012, 'inline and localfs content both count');
+
+    // The disk's own figures (they move with whatever else writes to it, so within a margin).
+    const disk = statfsSync(s.dataDir);
+    assert.equal(after.total_bytes, disk.blocks * disk.bsize);
+    const margin = 256 * 1024 * 1024;
+    assert.ok(Math.abs(after.available_bytes! - disk.bavail * disk.bsize) < margin, `${after.available_bytes} vs ${disk.bavail * disk.bsize}`);
+    assert.ok(Math.abs(after.free_bytes! - disk.bfree * disk.bsize) < margin);
+    assert.ok(after.free_bytes! >= after.available_bytes!);
+
+    assert.equal((await s.request('DELETE', '/v1/files/a.bin')).status, 204);
+    assert.equal((await usage()).used_bytes, 12);
+    assert.equal((await s.request('GET', '/v1/usage', { key: null })).status, 401);
+  } finally {
+    await s.close();
+  }
+});
+
+test('GET /v1/usage: an S3 backend has no size, so only the bytes stored are known', async () => {
+  const s3 = await startS3rver();
+  const s = await startTestServer({ config: { backend: { default_backend: 's3', ...s3.config() } } });
+  try {
+    assert.equal((await s.request('PUT', '/v1/files/a.bin', { body: Buffer.alloc(100_000, 1) })).status, 201);
+    assert.deepEqual(await (await s.request('GET', '/v1/usage')).json(), { used_bytes: 100_000, total_bytes: null, free_bytes: null, available_bytes: null });
+  } finally {
+    await s.close();
+    await s3.close();
+  }
+});
