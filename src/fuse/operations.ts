@@ -2,7 +2,8 @@ import { constants } from 'node:fs';
 import { TtlCache } from './cache.js';
 import { ERRNO, RemoteError, errnoOf } from './errno.js';
 import { OpenFile } from './open-file.js';
-import type { RemoteEntry, RestClient } from './rest-client.js';
+import type { RemoteEntry, RemoteUsage, RestClient } from './rest-client.js';
+import { statfsOf, type StatFs } from './statfs.js';
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -106,6 +107,7 @@ export class CallFsOperations {
    * Only directories being written: a reader's lookups ask about one name each, as a listing costs more.
    */
   private readonly writtenDirs: TtlCache<true>;
+  private readonly usage: TtlCache<{ usage: RemoteUsage | null }>;
   private readonly handles = new Map<number, OpenFile>();
   private readonly openFiles = new Map<string, OpenFile>();
   private nextHandle = 1;
@@ -125,6 +127,7 @@ export class CallFsOperations {
     this.attrs = new TtlCache(settings.cacheTtlMs);
     this.listings = new TtlCache(settings.cacheTtlMs);
     this.writtenDirs = new TtlCache(settings.cacheTtlMs * RELIST_WINDOW_TTLS, 10_000);
+    this.usage = new TtlCache(settings.cacheTtlMs, 1);
   }
 
   private writable(): void {
@@ -517,10 +520,13 @@ export class CallFsOperations {
     }
   }
 
-  /** No quota endpoint on the server: large round numbers, so tools that check free space proceed. */
-  statfs(): { bsize: number; frsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; favail: number; fsid: number; flag: number; namemax: number } {
-    const blocks = 2 ** 31;
-    return { bsize: 4096, frsize: 4096, blocks, bfree: blocks, bavail: blocks, files: 2 ** 31, ffree: 2 ** 31, favail: 2 ** 31, fsid: 0x43414c4c, flag: 0, namemax: 255 };
+  /** df of the mount: the server's figures, asked for at most once per cache TTL. */
+  async statfs(): Promise<StatFs> {
+    const cached = this.usage.get('/');
+    if (cached) return statfsOf(cached.usage);
+    const usage = await this.client.usage();
+    this.usage.set('/', { usage });
+    return statfsOf(usage);
   }
 
   /** Uploads every pending write (before unmounting). Returns the paths that failed. */

@@ -64,6 +64,14 @@ interface RequestSpec {
   body?: () => Readable | Buffer;
 }
 
+/** The body of GET /v1/usage: the capacity figures are null on a backend without a fixed size (S3). */
+export interface RemoteUsage {
+  used_bytes: number;
+  total_bytes: number | null;
+  free_bytes: number | null;
+  available_bytes: number | null;
+}
+
 const LIST_PAGE = 10_000;
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -175,6 +183,17 @@ export class RestClient {
       res.once('error', reject);
       res.once('close', resolve);
     });
+  }
+
+  /** GET /v1/usage; null from a server that predates it (404), so the mount can still answer statfs. */
+  async usage(): Promise<RemoteUsage | null> {
+    const root = this.base.pathname.replace(/\/+$/, '');
+    try {
+      return await this.json<RemoteUsage>({ method: 'GET', url: `${root}/v1/usage` });
+    } catch (err) {
+      if (err instanceof RemoteError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   async stat(path: string): Promise<RemoteEntry> {
