@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isVfsError } from '../../src/vfs/errors.js';
 import { SqliteStore } from '../../src/vfs/metadata/sqlite.js';
+import { ROOT_ID } from '../../src/vfs/metadata/store.js';
 import { metadataStoreContract } from '../contracts/metadata-store.js';
 
 const execFileAsync = promisify(execFile);
@@ -283,4 +284,38 @@ test('writes that commit on their own (the instance heartbeat) are checkpointed 
     }
     assert.ok(internals.checkpoints >= 1);
   });
+});
+
+test('usedBytes sums the files slice by slice, letting the event loop run between slices', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
+  const store = new SqliteStore(path.join(dir, 'metadata.db'));
+  try {
+    const now = Date.now();
+    const entry = (name: string, type: 'file' | 'directory', size: number) => ({
+      parentId: ROOT_ID, name, type, size, mode: 0o644, uid: 0, gid: 0, mtimeMs: now, ctimeMs: now, btimeMs: now, etag: name, blobKey: null, backend: null, instanceId: null,
+    });
+    // 25,000 rows: three slices. Directories have no size to count.
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 25_000; i++) await tx.insert(i % 5 === 0 ? entry(`d${i}`, 'directory', 0) : entry(`f${i}`, 'file', i));
+    });
+    let expected = 0;
+    for (let i = 0; i < 25_000; i++) if (i % 5 !== 0) expected += i;
+
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      turns++;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const sum = store.usedBytes();
+    assert.equal(store.usedBytes(), sum, 'a caller during a sum shares it');
+    const total = await sum;
+    running = false;
+    assert.equal(total, expected);
+    assert.ok(turns >= 3, `the event loop ran ${turns} times during the sum`);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
