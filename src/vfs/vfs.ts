@@ -923,10 +923,10 @@ export class Vfs {
     return this.store.getProperties(entry.id);
   }
 
-  /** Number of nodes in the tree at `path`, itself included (bounds a WebDAV Depth: infinity PROPFIND). */
-  async countTree(ctx: OpContext, path: string): Promise<number> {
+  /** Number of nodes in the tree at `path`, itself included, counted up to `atMost` (bounds a WebDAV Depth: infinity PROPFIND). */
+  async countTree(ctx: OpContext, path: string, atMost: number): Promise<number> {
     const entry = await this.stat(ctx, path);
-    return this.store.countTree(entry.id);
+    return this.store.countTree(entry.id, atMost);
   }
 
   /** Sets and removes dead properties atomically: all or nothing. */

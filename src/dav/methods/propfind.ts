@@ -31,8 +31,8 @@ export async function propfind(env: DavEnv, request: FastifyRequest, reply: Fast
   const query = parseRequest(await readXml(env, request));
   const root = await env.vfs.stat(ctx, ctx.path);
   if (depth === 'infinity' && root.type === 'directory') {
-    const count = await env.vfs.countTree(ctx, root.path);
-    if (count > env.propfindInfinityLimit) throw new DavStatusError(403, `Depth: infinity would return ${count} resources; the limit is ${env.propfindInfinityLimit}`, 'propfind-finite-depth');
+    const count = await env.vfs.countTree(ctx, root.path, env.propfindInfinityLimit + 1);
+    if (count > env.propfindInfinityLimit) throw new DavStatusError(403, `Depth: infinity would return more than ${env.propfindInfinityLimit} resources, the limit`, 'propfind-finite-depth');
   }
   const propCtx: PropertyContext = {
     paths: env.paths,

@@ -399,7 +399,7 @@ export class CachedMetadataStore implements MetadataStore {
   get: MetadataStore['get'] = (id) => this.inner.get(id);
   children: MetadataStore['children'] = (dirId, page) => this.inner.children(dirId, page);
   hasChildren: MetadataStore['hasChildren'] = (dirId) => this.inner.hasChildren(dirId);
-  countTree: MetadataStore['countTree'] = (id) => this.inner.countTree(id);
+  countTree: MetadataStore['countTree'] = (id, atMost) => this.inner.countTree(id, atMost);
   getProperties: MetadataStore['getProperties'] = (nodeId) => this.inner.getProperties(nodeId);
   propertyHolders: MetadataStore['propertyHolders'] = (nodeIds) => this.inner.propertyHolders(nodeIds);
   patchProperties: MetadataStore['patchProperties'] = (nodeId, set, remove) => this.inner.patchProperties(nodeId, set, remove);

@@ -192,11 +192,12 @@ class PgOps implements MetadataOps {
     });
   }
 
-  async countTree(id: number): Promise<number> {
+  async countTree(id: number, atMost: number): Promise<number> {
+    // PostgreSQL computes a WITH query only as far as its reader fetches: the LIMIT ends the walk.
     const { rows } = await this.q<{ c: number }>(
       `node ${id}`,
-      'WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id) SELECT count(*) AS c FROM t',
-      [id],
+      'WITH RECURSIVE t(id) AS (SELECT $1::bigint UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id) SELECT count(*)::int AS c FROM (SELECT id FROM t LIMIT $2) s',
+      [id, atMost],
     );
     return rows[0]!.c;
   }

@@ -61,7 +61,7 @@ class SqliteEngine {
       move: p('UPDATE nodes SET parent_id = ?, name = ?, ctime_ms = ? WHERE id = ?'),
       subtree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id)
                   SELECT n.id, n.backend, n.blob_key, n.size, n.instance_id FROM nodes n JOIN t ON n.id = t.id WHERE n.blob_key IS NOT NULL`),
-      countTree: p(`WITH RECURSIVE t(id) AS (SELECT ? UNION ALL SELECT n.id FROM nodes n JOIN t ON n.parent_id = t.id) SELECT count(*) AS c FROM t`),
+      childKinds: p('SELECT id, type FROM nodes WHERE parent_id = ? LIMIT ?'),
       deleteNode: p('DELETE FROM nodes WHERE id = ?'),
       propertyHolders: p('SELECT DISTINCT node_id FROM properties WHERE node_id IN (SELECT value FROM json_each(?))').pluck(),
       props: p('SELECT namespace, name, value FROM properties WHERE node_id = ? ORDER BY namespace, name'),
@@ -192,8 +192,20 @@ class SqliteEngine {
     return rows.map(toBlobRef);
   }
 
-  countTree(id: number): number {
-    return (this.s.countTree.get(id) as { c: number }).c;
+  /**
+   * A walk that reads at most `atMost` rows. SQLite's recursive WITH runs each step to its end, so
+   * even with a LIMIT it read every member of a directory of a million entries (120 ms; 400 without).
+   */
+  countTree(id: number, atMost: number): number {
+    let count = 1;
+    const dirs = [id];
+    while (dirs.length > 0 && count < atMost) {
+      for (const child of this.s.childKinds.iterate(dirs.pop(), atMost - count) as Iterable<{ id: number; type: string }>) {
+        count++;
+        if (child.type === 'directory') dirs.push(child.id);
+      }
+    }
+    return Math.min(count, atMost);
   }
 
   getProperties(nodeId: number): DeadProperty[] {
@@ -614,7 +626,7 @@ export class SqliteStore implements MetadataStore {
   update = (id: number, patch: NodePatch) => this.afterDirectWrite(this.direct.update(id, patch));
   move = (id: number, parentId: number, name: string, ctimeMs: number) => this.afterDirectWrite(this.direct.move(id, parentId, name, ctimeMs));
   removeTree = (id: number) => this.transaction((tx) => tx.removeTree(id));
-  countTree = (id: number) => this.direct.countTree(id);
+  countTree = (id: number, atMost: number) => this.direct.countTree(id, atMost);
   getProperties = (nodeId: number) => this.direct.getProperties(nodeId);
   propertyHolders = (nodeIds: readonly number[]) => this.direct.propertyHolders(nodeIds);
   patchProperties = (nodeId: number, set: DeadProperty[], remove: Array<Pick<DeadProperty, 'namespace' | 'name'>>) =>

@@ -108,8 +108,11 @@ export interface MetadataOps {
   move(id: number, newParentId: number, newName: string, ctimeMs: number): Promise<NodeRecord>;
   /** Deletes a node and everything below it; returns the blobs they referenced. */
   removeTree(id: number): Promise<BlobRef[]>;
-  /** Number of nodes in the subtree rooted at id, the root included. */
-  countTree(id: number): Promise<number>;
+  /**
+   * Number of nodes in the subtree rooted at id, the root included, counted up to `atMost`: a caller
+   * that only compares the count with a limit does not pay for a walk of a tree of any size.
+   */
+  countTree(id: number, atMost: number): Promise<number>;
 
   getProperties(nodeId: number): Promise<DeadProperty[]>;
   /** Which of `nodeIds` hold any dead property (a listing asks once per page, not once per member). */
