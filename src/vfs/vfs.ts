@@ -943,10 +943,17 @@ export class Vfs {
     });
   }
 
-  /** Size and free space of where the root's content is stored; null for a backend without a fixed size (S3). */
+  /**
+   * Size and free space of where the root's content is stored; null for a backend without a fixed size
+   * (S3), and when the disk cannot be asked (the figures are advisory: a listing that shows them must not fail).
+   */
   async capacity(): Promise<Capacity | null> {
     const { backend } = this.backends.forPath('/');
-    return backend.capacity ? backend.capacity() : null;
+    if (!backend.capacity) return null;
+    return backend.capacity().catch((err: unknown) => {
+      this.onBackgroundError(err, 'asking the disk for its size and free space');
+      return null;
+    });
   }
 
   /** Bytes of content stored (RFC 4331 quota-used-bytes). */

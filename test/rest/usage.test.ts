@@ -49,3 +49,20 @@ test('GET /v1/usage: an S3 backend has no size, so only the bytes stored are kno
     await s3.close();
   }
 });
+
+test('GET /v1/usage and a quota PROPFIND still answer when the disk cannot be asked for its size', async () => {
+  const s = await startTestServer({ config: { log: { level: 'fatal' } } });
+  try {
+    const backend = s.server.vfs.backends.forPath('/').backend;
+    backend.capacity = () => Promise.reject(Object.assign(new Error('statfs failed'), { code: 'EIO' }));
+    assert.deepEqual(await (await s.request('GET', '/v1/usage')).json(), { used_bytes: 0, total_bytes: null, free_bytes: null, available_bytes: null });
+    const body = '<D:propfind xmlns:D="DAV:"><D:prop><D:quota-used-bytes/><D:quota-available-bytes/></D:prop></D:propfind>';
+    const res = await s.request('PROPFIND', '/dav/', { headers: { depth: '0' }, body });
+    assert.equal(res.status, 207);
+    const text = await res.text();
+    assert.match(text, /<D:quota-used-bytes>0<\/D:quota-used-bytes>/);
+    assert.match(text, /quota-available-bytes\/><\/D:prop><D:status>HTTP\/1.1 404/, 'the free space is reported as unknown');
+  } finally {
+    await s.close();
+  }
+});

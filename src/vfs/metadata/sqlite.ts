@@ -657,7 +657,9 @@ export class SqliteStore implements MetadataStore {
       try {
         let total = 0;
         for (let after = 0; ; ) {
-          const { bytes, lastId } = this.engine.usedBytesAfter(after, USED_BYTES_SLICE);
+          const slice = () => this.engine.usedBytesAfter(after, USED_BYTES_SLICE);
+          // As every read outside a transaction: not in the middle of a batch, whose writes are not committed yet.
+          const { bytes, lastId } = this.gate.locked ? await this.gate.run(slice) : slice();
           if (lastId === null) return total;
           total += bytes;
           after = lastId;
