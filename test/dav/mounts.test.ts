@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,7 +22,7 @@ after(async () => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-test('davfs2 mount: write, read, mkdir, mv; the server sees every change', { timeout: 180_000 }, async () => {
+test('davfs2 mount: write, read, mkdir, mv, df; the server sees every change', { timeout: 180_000 }, async () => {
   const mnt = path.join(work, 'mnt');
   const cache = path.join(work, 'cache');
   mkdirSync(mnt);
@@ -52,11 +52,17 @@ cp '${bigSource}' dir/big.bin
 mv hello.txt dir/moved.txt
 echo "READ:$(cat dir/moved.txt)"
 echo "SHA:$(sha256sum dir/big.bin | cut -d' ' -f1)"
-echo "LS:$(ls dir | tr '\\n' ' ')"`], { timeoutMs: 120_000 });
+echo "LS:$(ls dir | tr '\\n' ' ')"
+echo "DF:$(df -B1 --output=size,avail . | tail -1)"`], { timeoutMs: 120_000 });
     assert.equal(ops.code, 0, ops.stderr);
     assert.match(ops.stdout, /READ:hello from davfs2/);
     assert.match(ops.stdout, new RegExp(`SHA:${sha(big)}`));
     assert.match(ops.stdout, /LS:big\.bin moved\.txt/);
+    // davfs2's df is RFC 4331's quota properties: the free space is the server disk's (which moves with whatever else writes there).
+    const [size, available] = /DF:\s*(\d+)\s+(\d+)/.exec(ops.stdout)!.slice(1).map(Number) as [number, number];
+    const disk = statfsSync(server.dataDir);
+    assert.ok(Math.abs(available - disk.bavail * disk.bsize) < 256 * 1024 * 1024, `df on davfs2: ${available} bytes free, the server's disk ${disk.bavail * disk.bsize}`);
+    assert.ok(size >= available);
     // Unmounting flushes davfs2's cache to the server.
     const umount = await run('umount', [mnt], { timeoutMs: 120_000 });
     assert.equal(umount.code, 0, umount.stderr);
