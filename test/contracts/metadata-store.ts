@@ -231,10 +231,11 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       assert.deepEqual(list.find((i) => i.instanceId === 'n1'), { instanceId: 'n1', endpoint: 'http://b', heartbeatAtMs: 2, startedAtMs: 1 });
     });
 
-    test('usedBytes and blobRefs see every file', async () => {
+    test('usedBytes and blobRefs see every file', { timeout: 30_000 }, async () => {
       const before = await s.usedBytes();
       await s.insert(node(ROOT_ID, 'sized', { size: 1234, blobKey: 'blob-sized', backend: 'localfs' }));
       assert.equal(await s.usedBytes(), before + 1234);
+      assert.equal(await s.transaction((tx) => tx.usedBytes()), before + 1234, 'a transaction can sum too');
       const refs = [];
       for await (const r of s.blobRefs()) refs.push(r.blobKey);
       assert.ok(refs.includes('blob-sized'));

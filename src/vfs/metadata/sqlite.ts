@@ -426,7 +426,8 @@ export class SqliteStore implements MetadataStore {
         : async (...args: unknown[]) => fn(...args);
     }
     const engine = this.engine;
-    ops.usedBytes = () => this.usedBytes();
+    // Inside a transaction its batch holds the gate: sum there and then, or the sum would wait for itself.
+    ops.usedBytes = gated ? () => this.usedBytes() : () => this.sumUsedBytes(false);
     ops.blobRefs = async function* () {
       yield* engine.blobRefs();
     };
@@ -653,22 +654,22 @@ export class SqliteStore implements MetadataStore {
    * may not count (RFC 4331's figure is advisory); callers at the same time share one sum.
    */
   usedBytes = (): Promise<number> =>
-    (this.usedBytesRunning ??= (async () => {
-      try {
-        let total = 0;
-        for (let after = 0; ; ) {
-          const slice = () => this.engine.usedBytesAfter(after, USED_BYTES_SLICE);
-          // As every read outside a transaction: not in the middle of a batch, whose writes are not committed yet.
-          const { bytes, lastId } = this.gate.locked ? await this.gate.run(slice) : slice();
-          if (lastId === null) return total;
-          total += bytes;
-          after = lastId;
-          await setImmediate();
-        }
-      } finally {
-        this.usedBytesRunning = null;
-      }
-    })());
+    (this.usedBytesRunning ??= this.sumUsedBytes(true).finally(() => {
+      this.usedBytesRunning = null;
+    }));
+
+  private async sumUsedBytes(outsideTransaction: boolean): Promise<number> {
+    let total = 0;
+    for (let after = 0; ; ) {
+      const slice = () => this.engine.usedBytesAfter(after, USED_BYTES_SLICE);
+      // As every read outside a transaction: not in the middle of a batch, whose writes are not committed yet.
+      const { bytes, lastId } = outsideTransaction && this.gate.locked ? await this.gate.run(slice) : slice();
+      if (lastId === null) return total;
+      total += bytes;
+      after = lastId;
+      if (outsideTransaction) await setImmediate();
+    }
+  }
   blobRefs = () => this.direct.blobRefs();
   putInlineBlob = (key: string, data: Buffer) => this.transaction((tx) => tx.putInlineBlob(key, data));
   getInlineBlob = (key: string) => this.direct.getInlineBlob(key);
