@@ -764,7 +764,7 @@ export class Vfs {
         const relocated = await this.dropInlineBlobs(tx, relocations.map((r) => r.old));
         return { entry: entryAt(moved, dst), replaced: to.target !== null, blobs: [...blobs, ...relocated] };
       }),
-    ).catch(async (err: unknown) => {
+    ).catch((err: unknown) => {
       this.discardBlobs(relocations.map((r) => r.copy));
       throw err;
     });
