@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encodePath } from '../rest/errors.js';
 import { ERRNO, RemoteError, remoteErrorOf } from './errno.js';
+import { StreamedUpload } from './streamed-upload.js';
 
 /** Bytes as a list of buffers. */
 export interface ByteParts {
@@ -46,6 +47,29 @@ export interface RestClientOptions {
   timeoutMs: number;
 }
 
+/** What a PUT sets besides the content. */
+export interface UploadAttributes {
+  mtimeMs?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+function uploadHeaders(attrs: UploadAttributes): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  if (attrs.mtimeMs !== undefined) headers['x-callfs-mtime'] = new Date(attrs.mtimeMs).toISOString();
+  if (attrs.mode !== undefined) headers['x-callfs-mode'] = (attrs.mode & 0o7777).toString(8).padStart(4, '0');
+  if (attrs.uid !== undefined) headers['x-callfs-uid'] = String(attrs.uid);
+  if (attrs.gid !== undefined) headers['x-callfs-gid'] = String(attrs.gid);
+  return headers;
+}
+
+/**
+ * Uploads streamed while their file is written hold a connection for as long as the file is open;
+ * they get connections of their own, so that they can never take every connection the other requests need.
+ */
+export const STREAMED_UPLOADS = 4;
+
 export interface AttributePatch {
   destination?: string;
   overwrite?: boolean;
@@ -86,12 +110,20 @@ export class RestClient {
   private readonly base: URL;
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
+  private readonly streamAgent: http.Agent;
+  private streamsOpen = 0;
 
   constructor(private readonly options: RestClientOptions) {
     this.base = new URL(options.serverUrl);
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new Error(`server URL must be http:// or https://, got ${options.serverUrl}`);
     this.transport = this.base.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 32, keepAliveMsecs: 1000 });
+    this.streamAgent = new this.transport.Agent({ keepAlive: true, maxSockets: STREAMED_UPLOADS, keepAliveMsecs: 1000 });
+  }
+
+  private authorized(headers: Record<string, string>): Record<string, string> {
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    return headers;
   }
 
   private url(prefix: '/v1/files' | '/v1/directories', path: string, query = ''): string {
@@ -111,8 +143,7 @@ export class RestClient {
 
   private sendOnce(spec: RequestSpec): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...(spec.headers ?? {}) };
-      if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+      const headers = this.authorized({ ...(spec.headers ?? {}) });
       const req = this.transport.request({
         protocol: this.base.protocol,
         hostname: this.base.hostname,
@@ -272,15 +303,39 @@ export class RestClient {
   }
 
   /** Replaces a file with `content`, a buffer or a local file streamed (PUT is atomic on the server); returns the file as stored. */
-  async upload(path: string, content: Buffer | { file: string; size: number }, attrs: { mtimeMs?: number; mode?: number; uid?: number; gid?: number } = {}): Promise<RemoteEntry> {
+  async upload(path: string, content: Buffer | { file: string; size: number }, attrs: UploadAttributes = {}): Promise<RemoteEntry> {
     const size = Buffer.isBuffer(content) ? content.length : content.size;
-    const headers: Record<string, string> = { 'content-length': String(size), 'content-type': 'application/octet-stream' };
-    if (attrs.mtimeMs !== undefined) headers['x-callfs-mtime'] = new Date(attrs.mtimeMs).toISOString();
-    if (attrs.mode !== undefined) headers['x-callfs-mode'] = (attrs.mode & 0o7777).toString(8).padStart(4, '0');
-    if (attrs.uid !== undefined) headers['x-callfs-uid'] = String(attrs.uid);
-    if (attrs.gid !== undefined) headers['x-callfs-gid'] = String(attrs.gid);
+    const headers = { ...uploadHeaders(attrs), 'content-length': String(size) };
     const body = () => (Buffer.isBuffer(content) ? content : createReadStream(content.file, { highWaterMark: 256 * 1024 }));
     return remoteEntryOf(await this.json<EntryJson>({ method: 'PUT', url: this.url('/v1/files', path), headers, body }));
+  }
+
+  /**
+   * Starts a PUT whose body follows as it is written (see StreamedUpload); null when
+   * STREAMED_UPLOADS are open already, and the caller uploads the file when it is done.
+   */
+  startUpload(path: string, attrs: UploadAttributes): StreamedUpload | null {
+    if (this.streamsOpen >= STREAMED_UPLOADS) return null;
+    const req = this.transport.request({
+      protocol: this.base.protocol,
+      hostname: this.base.hostname,
+      port: this.base.port,
+      method: 'PUT',
+      path: this.url('/v1/files', path),
+      headers: this.authorized({ ...uploadHeaders(attrs), 'transfer-encoding': 'chunked' }),
+      agent: this.streamAgent,
+    });
+    this.streamsOpen++;
+    req.once('close', () => this.streamsOpen--);
+    return new StreamedUpload(req, `PUT ${path}`, this.options.timeoutMs);
+  }
+
+  /** The file as stored, from the answer to a streamed upload. */
+  async storedBy(upload: StreamedUpload): Promise<RemoteEntry> {
+    const res = await upload.finish();
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return remoteEntryOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as EntryJson);
   }
 
   /** Creates or empties a file. */
@@ -308,5 +363,6 @@ export class RestClient {
 
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 }

@@ -217,6 +217,37 @@ describe('callfs mount: files and directories', () => {
     await assertOnServer('/as-root/extracted', { mode: '0751', uid: '2345', gid: '6789', mtimeMs: when.getTime(), content: 'from a tarball' });
   });
 
+  it('a large file is uploaded while it is written: tar\'s order on it is one PUT and one PATCH, and a write out of order within the same open still lands', async () => {
+    const content = randomBytes(3 * 1024 * 1024 + 77);
+    const when = new Date('2004-05-06T07:08:09Z');
+    const before = await fileRequests();
+    const fh = await open(mnt('as-root/large-extracted'), 'w', 0o600);
+    await fh.write(content);
+    await fh.utimes(when, when);
+    await fh.chown(2345, 6789);
+    await fh.chmod(0o751);
+    await fh.close();
+    const after = await fileRequests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    // The PUT went out while the file was written, so the attributes set after it need a PATCH of their own.
+    assert.deepEqual({ put: delta('PUT 201'), patch: delta('PATCH 200') }, { put: 1, patch: 1 });
+    const head = await restHead('/as-root/large-extracted');
+    assert.deepEqual(['x-callfs-mode', 'x-callfs-uid', 'x-callfs-gid'].map((h) => head.headers.get(h)), ['0751', '2345', '6789']);
+    assert.equal(await restMtime('/as-root/large-extracted'), when.getTime());
+    assert.ok((await restBody('/as-root/large-extracted')).equals(content), 'content');
+
+    const rewritten = randomBytes(3 * 1024 * 1024);
+    const writer = await open(mnt('rewritten-while-open'), 'w');
+    await writer.write(rewritten, 0, rewritten.length, 0);
+    const patch = Buffer.from('written out of order');
+    await writer.write(patch, 0, patch.length, 4096);
+    const tail = randomBytes(100_000);
+    await writer.write(tail, 0, tail.length, rewritten.length);
+    await writer.close();
+    patch.copy(rewritten, 4096);
+    assert.ok((await restBody('/rewritten-while-open')).equals(Buffer.concat([rewritten, tail])), 'content with the out-of-order write');
+  });
+
   /** A directory at the root, made over REST and given to Alice with `mode`. */
   const aliceDirectory = async (name: string, mode: string) => {
     await server.request('POST', `/v1/files/${name}/`);
