@@ -15,6 +15,8 @@ after(async () => {
 });
 
 const node = (i: number) => cluster.nodes[i]!;
+/** GET /v1/usage's used_bytes, as node `i` reads it. */
+const usedOn = async (i: number) => ((await (await node(i).request('GET', '/v1/usage')).json()) as { used_bytes: number }).used_bytes;
 
 test('a file written on node 1 is read byte-exact on nodes 2 and 3, ranges included', async () => {
   const body = randomBytes(3 * 1024 * 1024 + 17);
@@ -38,6 +40,7 @@ test('a file written on node 1 is read byte-exact on nodes 2 and 3, ranges inclu
 
 test('50 concurrent PUTs of one path over three nodes leave one whole body and one ETag everywhere', async () => {
   const bodies = Array.from({ length: 50 }, (_, i) => Buffer.alloc(64 * 1024 + i, `writer-${i};`));
+  const usedBefore = await usedOn(0);
   const results = await Promise.all(bodies.map((body, i) => node(i % 3).request('PUT', '/v1/files/race/target.bin?parents=true', { body })));
   const statuses = results.map((r) => r.status);
   assert.ok(statuses.every((s) => s === 200 || s === 201), `every PUT succeeded: ${statuses.join(',')}`);
@@ -54,15 +57,20 @@ test('50 concurrent PUTs of one path over three nodes leave one whole body and o
   assert.ok(winner >= 0, 'the content is one whole body that was sent');
   for (const s of seen) assert.ok(s.body.equals(bodies[winner]!));
   assert.equal(results[winner]!.headers.get('etag'), seen[0]!.etag, 'the ETag is the one the winning PUT was given');
+  // 49 replaces, each a size change written by some connection of some node: the total counts the one file once.
+  for (const i of [0, 1, 2]) assert.equal(await usedOn(i), usedBefore + bodies[winner]!.length, `used bytes on node ${i + 1}`);
 });
 
 test('concurrent PUTs with ?parents=true into one new tree from all nodes all succeed', async () => {
+  const usedBefore = await usedOn(2);
   const results = await Promise.all(
     Array.from({ length: 30 }, (_, i) => node(i % 3).request('PUT', `/v1/files/fresh/a/b/c/file-${i}?parents=true`, { body: `file ${i}` })),
   );
   assert.deepEqual(results.map((r) => r.status), Array(30).fill(201));
   const listing = (await (await node(2).request('GET', '/v1/directories/fresh/a/b/c')).json()) as { count: number };
   assert.equal(listing.count, 30);
+  const added = Array.from({ length: 30 }, (_, i) => `file ${i}`.length).reduce((a, b) => a + b, 0);
+  for (const i of [0, 1, 2]) assert.equal(await usedOn(i), usedBefore + added, `used bytes on node ${i + 1}`);
 });
 
 test('a directory renamed on node 2 is renamed for everyone', async () => {

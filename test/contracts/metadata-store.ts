@@ -241,6 +241,37 @@ export function metadataStoreContract(engine: string, open: () => Promise<StoreF
       assert.ok(refs.includes('blob-sized'));
     });
 
+    test('usedBytes follows files as they come, change size and go, trees included, and not what a transaction rolled back', { timeout: 30_000 }, async () => {
+      const start = await s.usedBytes();
+      const used = async () => (await s.usedBytes()) - start;
+      const top = await s.insert(node(ROOT_ID, 'usage-top', { size: 1000 }));
+      const dir = await s.insert(node(ROOT_ID, 'usage-dir', { type: 'directory', size: 4096 }));
+      const sub = await s.insert(node(dir.id, 'sub', { type: 'directory' }));
+      await s.insert(node(sub.id, 'deep', { size: 300 }));
+      await s.insert(node(dir.id, 'shallow', { size: 200 }));
+      await s.insert(node(dir.id, 'empty'));
+      assert.equal(await used(), 1500, 'directories count nothing');
+      await s.update(top.id, { size: 1700 });
+      assert.equal(await used(), 2200, 'a file grown');
+      await s.update(top.id, { mtimeMs: 1, etag: 'touched' });
+      await s.move(dir.id, ROOT_ID, 'usage-dir-moved', 2);
+      assert.equal(await used(), 2200, 'a touch and a move move no bytes');
+      await assert.rejects(
+        s.transaction(async (tx) => {
+          await tx.insert(node(ROOT_ID, 'usage-doomed', { size: 5000 }));
+          await tx.update(top.id, { size: 1 });
+          assert.equal((await tx.usedBytes()) - start, 1 + 5000 + 500, 'seen inside the transaction');
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      assert.equal(await used(), 2200, 'nothing of a rolled-back transaction');
+      await s.removeTree(dir.id);
+      assert.equal(await used(), 1700, 'a tree removed with everything in it');
+      await s.removeTree(top.id);
+      assert.equal(await used(), 0);
+    });
+
     test('inline blobs: put, get, delete, list; rolled back with their transaction', async () => {
       const data = Buffer.from([0, 1, 2, 255, 254, 0x7f]);
       await s.putInlineBlob('inline-a', data);

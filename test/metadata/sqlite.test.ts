@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isVfsError } from '../../src/vfs/errors.js';
+import Database from 'better-sqlite3';
+import { loadMigrations } from '../../src/vfs/metadata/migrations.js';
 import { SqliteStore } from '../../src/vfs/metadata/sqlite.js';
 import { ROOT_ID } from '../../src/vfs/metadata/store.js';
 import { metadataStoreContract } from '../contracts/metadata-store.js';
@@ -286,36 +288,32 @@ test('writes that commit on their own (the instance heartbeat) are checkpointed 
   });
 });
 
-test('usedBytes sums the files slice by slice, letting the event loop run between slices', async () => {
+test('a store made before the usage totals existed starts them at the sum of its files', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'callfs-sqlite-'));
-  const store = new SqliteStore(path.join(dir, 'metadata.db'));
+  const file = path.join(dir, 'metadata.db');
   try {
-    const now = Date.now();
-    const entry = (name: string, type: 'file' | 'directory', size: number) => ({
-      parentId: ROOT_ID, name, type, size, mode: 0o644, uid: 0, gid: 0, mtimeMs: now, ctimeMs: now, btimeMs: now, etag: name, blobKey: null, backend: null, instanceId: null,
-    });
-    // 25,000 rows: three slices. Directories have no size to count.
-    await store.transaction(async (tx) => {
-      for (let i = 0; i < 25_000; i++) await tx.insert(i % 5 === 0 ? entry(`d${i}`, 'directory', 0) : entry(`f${i}`, 'file', i));
-    });
-    let expected = 0;
-    for (let i = 0; i < 25_000; i++) if (i % 5 !== 0) expected += i;
-
-    let turns = 0;
-    let running = true;
-    const spin = () => {
-      turns++;
-      if (running) setImmediate(spin);
-    };
-    setImmediate(spin);
-    const sum = store.usedBytes();
-    assert.equal(store.usedBytes(), sum, 'a caller during a sum shares it');
-    const total = await sum;
-    running = false;
-    assert.equal(total, expected);
-    assert.ok(turns >= 3, `the event loop ran ${turns} times during the sum`);
+    // The schema as a server of the version before migration 0003 left it, with files in it.
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    for (const m of loadMigrations('sqlite').filter((m) => m.version < '0003')) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(m.version, 0);
+    }
+    const insert = old.prepare(`INSERT INTO nodes (id, parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag) VALUES (?, ?, ?, ?, ?, 420, 0, 0, 0, 0, 0, 'e')`);
+    insert.run(ROOT_ID, null, '', 'directory', 0);
+    insert.run(2, ROOT_ID, 'a', 'file', 1234);
+    insert.run(3, ROOT_ID, 'd', 'directory', 4096);
+    insert.run(4, 3, 'b', 'file', 5678);
+    old.close();
+    const store = new SqliteStore(file);
+    try {
+      assert.equal(await store.usedBytes(), 1234 + 5678);
+      await store.removeTree(3);
+      assert.equal(await store.usedBytes(), 1234, 'and keeps them from then on');
+    } finally {
+      await store.close();
+    }
   } finally {
-    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -321,7 +321,8 @@ class PgOps implements MetadataOps {
   }
 
   async usedBytes(): Promise<number> {
-    const { rows } = await this.q<{ s: number }>('usage', `SELECT coalesce(sum(size), 0)::bigint AS s FROM nodes WHERE type = 'file'`);
+    // Kept by the triggers of migration 0003, one row per connection that wrote: not a sum over every file.
+    const { rows } = await this.q<{ s: number }>('usage', 'SELECT coalesce(sum(file_bytes), 0)::bigint AS s FROM usage_totals');
     return rows[0]!.s;
   }
 

@@ -2,7 +2,6 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { setImmediate } from 'node:timers/promises';
 import { VfsError } from '../errors.js';
 import { Mutex } from '../locks/mutex.js';
 import type { NodeRecord } from '../types.js';
@@ -88,8 +87,7 @@ class SqliteEngine {
       upsertInstance: p(`INSERT INTO instances (instance_id, endpoint, heartbeat_ms, started_ms) VALUES (@instanceId, @endpoint, @heartbeatAtMs, @startedAtMs)
                          ON CONFLICT (instance_id) DO UPDATE SET endpoint = excluded.endpoint, heartbeat_ms = excluded.heartbeat_ms, started_ms = excluded.started_ms`),
       instances: p('SELECT * FROM instances ORDER BY instance_id'),
-      usedBytesAfter: p(`SELECT coalesce(sum(CASE WHEN type = 'file' THEN size END), 0) AS s, max(id) AS last
-                         FROM (SELECT id, type, size FROM nodes WHERE id > ? ORDER BY id LIMIT ?)`),
+      usedBytes: p('SELECT coalesce(sum(file_bytes), 0) FROM usage_totals').pluck(),
       putInline: p('INSERT INTO inline_blobs (key, data) VALUES (?, ?)'),
       getInline: p('SELECT data FROM inline_blobs WHERE key = ?'),
       deleteInline: p('DELETE FROM inline_blobs WHERE key = ?'),
@@ -297,10 +295,9 @@ class SqliteEngine {
     return (this.s.instances.all() as InstanceRow[]).map(toInstance);
   }
 
-  /** The sizes of the files among the next `limit` rows after `afterId`, and the last id seen (null past the end). */
-  usedBytesAfter(afterId: number, limit: number): { bytes: number; lastId: number | null } {
-    const row = this.s.usedBytesAfter.get(afterId, limit) as { s: number; last: number | null };
-    return { bytes: row.s, lastId: row.last };
+  /** Kept by the triggers of migration 0003: one row, not a sum over every file. */
+  usedBytes(): number {
+    return this.s.usedBytes.get() as number;
   }
 
   putInlineBlob(key: string, data: Buffer): void {
@@ -324,7 +321,7 @@ class SqliteEngine {
   }
 }
 
-type SyncOps = Omit<SqliteEngine, 'db' | 'writeTransaction' | 'blobRefs' | 'inlineBlobs' | 'usedBytesAfter'>;
+type SyncOps = Omit<SqliteEngine, 'db' | 'writeTransaction' | 'blobRefs' | 'inlineBlobs'>;
 
 interface PendingTransaction {
   fn: (tx: MetadataOps) => Promise<unknown>;
@@ -334,8 +331,6 @@ interface PendingTransaction {
 
 /** Most transactions one COMMIT may carry; bounds the wait of plain reads behind a batch. */
 const MAX_BATCH = 256;
-/** Rows per slice of the used-bytes sum: about 3 ms each on the machine it was measured on. */
-const USED_BYTES_SLICE = 10_000;
 /** Frames added to the log between checkpoints: SQLite's own default (wal_autocheckpoint). */
 const CHECKPOINT_FRAMES = 1000;
 const OP_NAMES = [
@@ -343,7 +338,7 @@ const OP_NAMES = [
   'getProperties', 'propertyHolders', 'patchProperties', 'copyProperties',
   'insertLock', 'getLock', 'refreshLock', 'deleteLock', 'locksAffecting', 'deleteExpiredLocks', 'deleteLocksUnder',
   'insertLink', 'consumeLink', 'deleteExpiredLinks', 'upsertInstance', 'listInstances',
-  'putInlineBlob', 'getInlineBlob', 'deleteInlineBlob',
+  'putInlineBlob', 'getInlineBlob', 'deleteInlineBlob', 'usedBytes',
 ] as const satisfies ReadonlyArray<keyof SyncOps>;
 
 /**
@@ -364,7 +359,6 @@ export class SqliteStore implements MetadataStore {
   private readonly checkpointer: WalCheckpointer | null = null;
   /** The log's frame count when the last checkpoint began: the next is due CHECKPOINT_FRAMES later. */
   private framesAtCheckpoint = 0;
-  private usedBytesRunning: Promise<number> | null = null;
   /** Checkpoints the checkpointer was asked for, for tests. */
   private checkpoints = 0;
   /**
@@ -426,8 +420,6 @@ export class SqliteStore implements MetadataStore {
         : async (...args: unknown[]) => fn(...args);
     }
     const engine = this.engine;
-    // Inside a transaction its batch holds the gate: sum there and then, or the sum would wait for itself.
-    ops.usedBytes = gated ? () => this.usedBytes() : () => this.sumUsedBytes(false);
     ops.blobRefs = async function* () {
       yield* engine.blobRefs();
     };
@@ -648,28 +640,7 @@ export class SqliteStore implements MetadataStore {
   deleteExpiredLinks = (beforeMs: number) => this.afterDirectWrite(this.direct.deleteExpiredLinks(beforeMs));
   upsertInstance = (instance: InstanceRecord) => this.afterDirectWrite(this.direct.upsertInstance(instance));
   listInstances = () => this.direct.listInstances();
-  /**
-   * The sum runs in slices of rows with the event loop free between them: one SUM over a million files
-   * held every request for 140–200 ms. Slices see different moments, so writes made meanwhile may or
-   * may not count (RFC 4331's figure is advisory); callers at the same time share one sum.
-   */
-  usedBytes = (): Promise<number> =>
-    (this.usedBytesRunning ??= this.sumUsedBytes(true).finally(() => {
-      this.usedBytesRunning = null;
-    }));
-
-  private async sumUsedBytes(outsideTransaction: boolean): Promise<number> {
-    let total = 0;
-    for (let after = 0; ; ) {
-      const slice = () => this.engine.usedBytesAfter(after, USED_BYTES_SLICE);
-      // As every read outside a transaction: not in the middle of a batch, whose writes are not committed yet.
-      const { bytes, lastId } = outsideTransaction && this.gate.locked ? await this.gate.run(slice) : slice();
-      if (lastId === null) return total;
-      total += bytes;
-      after = lastId;
-      if (outsideTransaction) await setImmediate();
-    }
-  }
+  usedBytes = () => this.direct.usedBytes();
   blobRefs = () => this.direct.blobRefs();
   putInlineBlob = (key: string, data: Buffer) => this.transaction((tx) => tx.putInlineBlob(key, data));
   getInlineBlob = (key: string) => this.direct.getInlineBlob(key);
