@@ -65,6 +65,7 @@ export class StreamedUpload {
   /** Sends `chunk` (or the bytes a function gives, read when their turn comes) after everything written before. */
   write(chunk: Buffer | (() => Promise<Buffer>)): Promise<void> {
     const sent = this.tail.then(async () => {
+      if (this.failure) throw this.failure;
       const bytes = typeof chunk === 'function' ? await chunk() : chunk;
       await this.send(bytes);
     });
