@@ -44,3 +44,44 @@ test('a PostgreSQL store made before the usage totals existed starts them at the
     await db.drop();
   }
 });
+
+test('the usage rows are folded into their sum, and a transaction open meanwhile still counts', { timeout: 60_000 }, async () => {
+  const db = await createTestDatabase('usagefold');
+  const store = new PostgresStore({ dsn: db.dsn });
+  const peek = new pg.Client({ connectionString: db.dsn });
+  try {
+    await store.migrate();
+    await peek.connect();
+    const rows = async () => Number((await peek.query('SELECT count(*) AS n FROM usage_deltas')).rows[0].n);
+    const file = (name: string, size: number) => ({
+      parentId: 1, name, type: 'file' as const, size, mode: 0o644, uid: 0, gid: 0, mtimeMs: 0, ctimeMs: 0, btimeMs: 0, etag: name, blobKey: null, backend: null, instanceId: null,
+    });
+    // 1,100 size changes, each a row of its own.
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 1100; i++) await tx.insert(file(`f${i}`, 10));
+    });
+    assert.ok((await rows()) > 1000, 'one row per change');
+    // A transaction that added a row and has not committed while the fold runs.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((r) => (inserted = r));
+    const open = store.transaction(async (tx) => {
+      await tx.insert(file('late', 5));
+      inserted();
+      await held;
+    });
+    await insertedYet;
+    assert.equal(await store.usedBytes(), 11_000, 'uncommitted bytes do not count yet');
+    await store.settled();
+    assert.equal(await rows(), 1, 'folded into one row');
+    release();
+    await open;
+    assert.equal(await store.usedBytes(), 11_005, 'the open transaction\'s row survived the fold');
+    assert.equal(await rows(), 2);
+  } finally {
+    await peek.end().catch(() => {});
+    await store.close();
+    await db.drop();
+  }
+});

@@ -56,6 +56,10 @@ const MIGRATION_LOCK = 0x63_61_6c_01;
  * return the blobs of a subtree a concurrent move just took out of it.
  */
 const TREE_LOCK = 0x63_61_6c_02;
+/** One node at a time folds the usage rows into their sum. */
+const USAGE_FOLD_LOCK = 0x63_61_6c_03;
+/** The usage rows are folded when a reader finds more than this many, and after every this many transactions a node commits. */
+const USAGE_FOLD_AFTER = 1000;
 
 // BIGINT (int8) comes back from node-postgres as a string; every value CallFS stores fits a JS number.
 const types = {
@@ -321,9 +325,23 @@ class PgOps implements MetadataOps {
   }
 
   async usedBytes(): Promise<number> {
-    // Kept by the triggers of migration 0003, one row per connection that wrote: not a sum over every file.
-    const { rows } = await this.q<{ s: number }>('usage', 'SELECT coalesce(sum(file_bytes), 0)::bigint AS s FROM usage_totals');
-    return rows[0]!.s;
+    return (await this.usage()).bytes;
+  }
+
+  /** The total the triggers of migration 0003 keep, and how many rows it is spread over (see foldUsage). */
+  protected async usage(): Promise<{ bytes: number; rows: number }> {
+    const { rows } = await this.q<{ s: number; n: number }>('usage', 'SELECT coalesce(sum(file_bytes), 0)::bigint AS s, count(*)::int AS n FROM usage_deltas');
+    return { bytes: rows[0]!.s, rows: rows[0]!.n };
+  }
+
+  /**
+   * Replaces the usage rows this transaction sees by their sum. Rows other transactions add meanwhile
+   * are not seen, so not deleted: they stay and count. One node at a time; another finds the lock taken and leaves it.
+   */
+  async foldUsageDeltas(): Promise<void> {
+    const { rows } = await this.q<{ got: boolean }>('usage', 'SELECT pg_try_advisory_xact_lock($1) AS got', [USAGE_FOLD_LOCK]);
+    if (!rows[0]!.got) return;
+    await this.q('usage', 'WITH gone AS (DELETE FROM usage_deltas RETURNING file_bytes) INSERT INTO usage_deltas (file_bytes) SELECT coalesce(sum(file_bytes), 0) FROM gone');
   }
 
   async putInlineBlob(key: string, data: Buffer): Promise<void> {
@@ -377,6 +395,9 @@ const MAX_TX_ATTEMPTS = 5;
 export class PostgresStore extends PgOps implements MetadataStore {
   readonly type = 'postgres' as const;
   private readonly pool: pg.Pool;
+  /** Transactions committed, to fold the usage rows now and then. */
+  private committed = 0;
+  private folding: Promise<void> | null = null;
 
   constructor(options: PostgresOptions) {
     const max = options.maxOpenConns ?? 20;
@@ -405,7 +426,10 @@ export class PostgresStore extends PgOps implements MetadataStore {
   async transaction<T>(fn: (tx: MetadataOps) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transactionOnce(fn);
+        const result = await this.transactionOnce(fn);
+        // A node that writes but never reads the usage still keeps its rows few.
+        if (++this.committed % USAGE_FOLD_AFTER === 0) this.foldUsage();
+        return result;
       } catch (err) {
         // A deadlock victim or serialization failure did nothing; run it again. So did a transaction that
         // lost a race for a name (two nodes doing mkdir -p of one parent): run again, it sees the winner's row
@@ -505,7 +529,28 @@ export class PostgresStore extends PgOps implements MetadataStore {
     }
   }
 
+  override async usedBytes(): Promise<number> {
+    const { bytes, rows } = await this.usage();
+    if (rows > USAGE_FOLD_AFTER) this.foldUsage();
+    return bytes;
+  }
+
+  /** Folds the usage rows in the background; a failure leaves them for the next fold, the total is right either way. */
+  private foldUsage(): void {
+    this.folding ??= this.transaction((tx) => (tx as PgOps).foldUsageDeltas())
+      .catch(() => {})
+      .finally(() => {
+        this.folding = null;
+      });
+  }
+
+  /** Waits for a fold that is under way (for tests, and before the pool closes). */
+  async settled(): Promise<void> {
+    await this.folding;
+  }
+
   async close(): Promise<void> {
+    await this.folding;
     await this.pool.end();
   }
 }
