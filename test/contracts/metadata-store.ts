@@ -32,6 +32,21 @@ function node(parentId: number, name: string, extra: Partial<NewNode> = {}): New
   };
 }
 
+/** A tree as a server of the version before migration 0003 (the usage totals) left it: id, parent, name, type, size. */
+export const TREE_BEFORE_USAGE_TOTALS: ReadonlyArray<[number, number | null, string, 'file' | 'directory', number]> = [
+  [ROOT_ID, null, '', 'directory', 0],
+  [2, ROOT_ID, 'a', 'file', 1234],
+  [3, ROOT_ID, 'd', 'directory', 4096],
+  [4, 3, 'b', 'file', 5678],
+];
+
+/** A store migrated over that tree starts its total at the files' sum, and keeps it from then on. */
+export async function assertUsageOfTreeBeforeTotals(store: MetadataStore): Promise<void> {
+  assert.equal(await store.usedBytes(), 1234 + 5678);
+  await store.removeTree(3);
+  assert.equal(await store.usedBytes(), 1234, 'and keeps them from then on');
+}
+
 /**
  * The behaviour every MetadataStore engine must have. Each engine's test file
  * only opens a fresh store and calls this.

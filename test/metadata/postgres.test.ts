@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { loadMigrations } from '../../src/vfs/metadata/migrations.js';
 import { PostgresStore } from '../../src/vfs/metadata/postgres.js';
-import { metadataStoreContract } from '../contracts/metadata-store.js';
+import { assertUsageOfTreeBeforeTotals, metadataStoreContract, TREE_BEFORE_USAGE_TOTALS } from '../contracts/metadata-store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 
 metadataStoreContract('postgres', async () => {
@@ -24,19 +24,14 @@ test('a PostgreSQL store made before the usage totals existed starts them at the
         await old.query('INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, 0)', [m.version]);
       }
       const insert = `INSERT INTO nodes (id, parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag) VALUES ($1, $2, $3, $4, $5, 420, 0, 0, 0, 0, 0, 'e')`;
-      await old.query(insert, [1, null, '', 'directory', 0]);
-      await old.query(insert, [2, 1, 'a', 'file', 1234]);
-      await old.query(insert, [3, 1, 'd', 'directory', 4096]);
-      await old.query(insert, [4, 3, 'b', 'file', 5678]);
+      for (const row of TREE_BEFORE_USAGE_TOTALS) await old.query(insert, [...row]);
     } finally {
       await old.end();
     }
     const store = new PostgresStore({ dsn: db.dsn });
     try {
       await store.migrate();
-      assert.equal(await store.usedBytes(), 1234 + 5678);
-      await store.removeTree(3);
-      assert.equal(await store.usedBytes(), 1234, 'and keeps them from then on');
+      await assertUsageOfTreeBeforeTotals(store);
     } finally {
       await store.close();
     }

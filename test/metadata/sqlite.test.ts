@@ -10,8 +10,7 @@ import { isVfsError } from '../../src/vfs/errors.js';
 import Database from 'better-sqlite3';
 import { loadMigrations } from '../../src/vfs/metadata/migrations.js';
 import { SqliteStore } from '../../src/vfs/metadata/sqlite.js';
-import { ROOT_ID } from '../../src/vfs/metadata/store.js';
-import { metadataStoreContract } from '../contracts/metadata-store.js';
+import { assertUsageOfTreeBeforeTotals, metadataStoreContract, TREE_BEFORE_USAGE_TOTALS } from '../contracts/metadata-store.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -300,16 +299,11 @@ test('a store made before the usage totals existed starts them at the sum of its
       old.prepare('INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)').run(m.version, 0);
     }
     const insert = old.prepare(`INSERT INTO nodes (id, parent_id, name, type, size, mode, uid, gid, mtime_ms, ctime_ms, btime_ms, etag) VALUES (?, ?, ?, ?, ?, 420, 0, 0, 0, 0, 0, 'e')`);
-    insert.run(ROOT_ID, null, '', 'directory', 0);
-    insert.run(2, ROOT_ID, 'a', 'file', 1234);
-    insert.run(3, ROOT_ID, 'd', 'directory', 4096);
-    insert.run(4, 3, 'b', 'file', 5678);
+    for (const row of TREE_BEFORE_USAGE_TOTALS) insert.run(...row);
     old.close();
     const store = new SqliteStore(file);
     try {
-      assert.equal(await store.usedBytes(), 1234 + 5678);
-      await store.removeTree(3);
-      assert.equal(await store.usedBytes(), 1234, 'and keeps them from then on');
+      await assertUsageOfTreeBeforeTotals(store);
     } finally {
       await store.close();
     }
