@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { constants } from 'node:os';
 import type { VfsErrorCode } from '../vfs/errors.js';
 import { REST_ERRORS } from '../rest/errors.js';
@@ -48,8 +49,25 @@ export class RemoteError extends Error {
   }
 }
 
+/** Reads an error answer's body (its first 64 KiB are kept, the rest drained) and maps it as remoteErrorOf does. */
+export async function remoteErrorOfAnswer(res: IncomingMessage): Promise<RemoteError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    if (size < 65536) chunks.push(chunk);
+    size += chunk.length;
+  }
+  let body: { code?: unknown; message?: unknown } | null = null;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+  } catch {
+    body = null;
+  }
+  return remoteErrorOf(res.statusCode ?? 0, body);
+}
+
 /** Maps an HTTP error answer ({code, message} body, or only a status) to a RemoteError. */
-export function remoteErrorOf(status: number, body: { code?: unknown; message?: unknown } | null): RemoteError {
+function remoteErrorOf(status: number, body: { code?: unknown; message?: unknown } | null): RemoteError {
   const vfsCode = typeof body?.code === 'string' ? BY_REST_CODE.get(body.code) : undefined;
   const message = `${status} ${typeof body?.message === 'string' ? body.message : ''}`.trim();
   if (vfsCode) return new RemoteError(FUSE_ERRNO[vfsCode], message, status, vfsCode);

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encodePath } from '../rest/errors.js';
-import { ERRNO, RemoteError, remoteErrorOf } from './errno.js';
+import { ERRNO, RemoteError, remoteErrorOfAnswer } from './errno.js';
 import { StreamedUpload } from './streamed-upload.js';
 
 /** Bytes as a list of buffers. */
@@ -99,6 +99,12 @@ export interface RemoteUsage {
 const LIST_PAGE = 10_000;
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
+async function jsonOf<T>(res: IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
 /** Errors of a socket the server closed while it sat idle in the pool: the request never arrived, so it is safe to resend. */
 function isStaleSocket(err: unknown, req: http.ClientRequest): boolean {
   const code = (err as { code?: string }).code;
@@ -172,22 +178,7 @@ export class RestClient {
           resolve(res);
           return;
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (size < 65536) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('error', fail);
-        res.on('end', () => {
-          let body: { code?: unknown; message?: unknown } | null = null;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-          } catch {
-            body = null;
-          }
-          fail(remoteErrorOf(status, body));
-        });
+        remoteErrorOfAnswer(res).then(fail, fail);
       });
       const body = spec.body?.();
       if (body === undefined) req.end();
@@ -200,10 +191,7 @@ export class RestClient {
   }
 
   private async json<T>(spec: RequestSpec): Promise<T> {
-    const res = await this.send(spec);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    return jsonOf<T>(await this.send(spec));
   }
 
   private async drain(spec: RequestSpec): Promise<void> {
@@ -332,10 +320,7 @@ export class RestClient {
 
   /** The file as stored, from the answer to a streamed upload. */
   async storedBy(upload: StreamedUpload): Promise<RemoteEntry> {
-    const res = await upload.finish();
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return remoteEntryOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as EntryJson);
+    return remoteEntryOf(await jsonOf<EntryJson>(await upload.finish()));
   }
 
   /** Creates or empties a file. */

@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { ERRNO, RemoteError, remoteErrorOf } from './errno.js';
+import { ERRNO, RemoteError, remoteErrorOfAnswer } from './errno.js';
 
 /**
  * A PUT whose body is sent while the file is still being written (chunked, so
@@ -96,15 +96,7 @@ export class StreamedUpload {
     const res = await this.answered;
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return res;
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    let body: { code?: unknown; message?: unknown } | null = null;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-    } catch {
-      body = null;
-    }
-    throw remoteErrorOf(status, body);
+    throw await remoteErrorOfAnswer(res);
   }
 
   /** Gives the upload up: the connection is dropped before the body ends, so the server keeps nothing of it. */

@@ -85,6 +85,13 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
     await rm(spoolDir, { recursive: true, force: true });
   });
 
+  /** Writes `content` from the start and waits until all of it has gone over the wire: the upload is under way. */
+  async function writeStreamed(file: OpenFile, content: Buffer): Promise<void> {
+    const before = relay.sent();
+    await writeInOrder(file, content);
+    await waitFor(`${content.length} written bytes to reach the server before any flush`, () => relay.sent() - before >= content.length);
+  }
+
   const created = (name: string, mode = 0o644) => new OpenFile(`/${name}`, 0, client, spoolDir, { createMode: mode });
 
   async function serverContent(name: string): Promise<Buffer | null> {
@@ -97,9 +104,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
   it('is on its way before it is closed, stored only when flushed, and not sent twice', async () => {
     const content = randomBytes(3 * MIB + 12_345);
     const file = created('streamed.bin', 0o640);
-    const before = relay.sent();
-    await writeInOrder(file, content);
-    await waitFor('the written bytes to reach the server', () => relay.sent() - before >= content.length);
+    await writeStreamed(file, content);
     assert.equal(await serverContent('streamed.bin'), null, 'nothing is stored before the flush');
     const atFlush = relay.sent();
     const stored = await file.flush();
@@ -125,9 +130,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
   it('is given up by a write out of order, and the spool goes up instead', async () => {
     const content = randomBytes(3 * MIB);
     const file = created('rewritten.bin');
-    const before = relay.sent();
-    await writeInOrder(file, content);
-    await waitFor('the written bytes to reach the server', () => relay.sent() - before >= content.length);
+    await writeStreamed(file, content);
     const patch = randomBytes(4096);
     await file.write(patch, patch.length, 1000);
     patch.copy(content, 1000);
@@ -143,9 +146,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
     await writeInOrder(file, randomBytes(2 * MIB));
     await file.truncate(0);
     const content = randomBytes(Math.round(1.5 * MIB));
-    const before = relay.sent();
-    await writeInOrder(file, content);
-    await waitFor('the new content to reach the server', () => relay.sent() - before >= content.length);
+    await writeStreamed(file, content);
     assert.equal(await serverContent('truncated.bin'), null, 'the given-up upload stored nothing');
     const atFlush = relay.sent();
     await file.flush();
@@ -157,9 +158,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
   it('survives its connection being cut: the writes succeed and the flush uploads the spool', async () => {
     const content = randomBytes(3 * MIB);
     const file = created('cut.bin');
-    const before = relay.sent();
-    await writeInOrder(file, content.subarray(0, 2 * MIB));
-    await waitFor('the first part to reach the server', () => relay.sent() - before >= 2 * MIB);
+    await writeStreamed(file, content.subarray(0, 2 * MIB));
     relay.cutAll();
     await writeInOrder(file, content.subarray(2 * MIB), 2 * MIB);
     await file.flush();
@@ -197,9 +196,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
 
   it('is dropped for a file another was renamed over: nothing is stored', async () => {
     const file = created('detached.bin');
-    const before = relay.sent();
-    await writeInOrder(file, randomBytes(2 * MIB));
-    await waitFor('the bytes to reach the server', () => relay.sent() - before >= 2 * MIB);
+    await writeStreamed(file, randomBytes(2 * MIB));
     file.detach();
     assert.equal(await file.flush(), null);
     await file.dispose();
@@ -219,9 +216,7 @@ describe('callfs mount: a file written front to back is uploaded as it is writte
     for (const [i, content] of contents.entries()) assert.equal(sha256((await serverContent(`many-${i}.bin`))!), sha256(content), `many-${i}.bin`);
     // Every slot is free again: the next file streams.
     const next = created('after-many.bin');
-    const before = relay.sent();
-    await writeInOrder(next, randomBytes(2 * MIB));
-    await waitFor('the next file to stream', () => relay.sent() - before >= 2 * MIB);
+    await writeStreamed(next, randomBytes(2 * MIB));
     await next.flush();
     for (const file of [...files, next]) await file.dispose();
   });
